@@ -1,0 +1,15 @@
+//! `packbench scanner`: placeholder until its issue lands.
+
+use clap::Subcommand;
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Cmd {
+    /// Not yet available.
+    Todo,
+}
+
+/// Runs the subcommand.
+pub fn run(_cmd: Cmd) -> anyhow::Result<()> {
+    anyhow::bail!("packbench scanner is not available yet")
+}

@@ -1,0 +1,14 @@
+//! PackBench station: the headless application.
+//!
+//! Owns the SQLite store (orders cache, pack results, outbox, audit), order-center sync,
+//! device supervision and the [`Station`](crate::station) handle that the Tauri shell and the
+//! tests drive. Also the `packbench` command-line tool ([`cli`]).
+//!
+//! Architecture invariant: SQLite, serial and USB calls never run on an async runtime.
+//! SQLite lives on its own thread or is called from blocking contexts only.
+
+pub mod cli;
+pub mod db;
+pub mod error;
+
+pub use error::{Error, Result};

@@ -1,0 +1,1 @@
+//! Cross-crate test support: fixtures and the order-center test server.
