@@ -10,5 +10,6 @@
 pub mod cli;
 pub mod db;
 pub mod error;
+pub mod outbox;
 
 pub use error::{Error, Result};

@@ -21,6 +21,7 @@ pub fn all() -> Vec<Migration> {
     let mut v = Vec::new();
     // Modules append their lists here, each in its own line.
     v.extend_from_slice(CORE);
+    v.extend_from_slice(crate::outbox::MIGRATIONS);
     v
 }
 
