@@ -4,3 +4,7 @@
 //! and `poll()` for frames. It resynchronises on garbage, never assumes one read is one frame
 //! and never panics. Transports own the port and the thread; decoders own the meaning.
 //! This crate knows nothing about orders.
+
+pub mod printer;
+pub mod scale;
+pub mod scanner;

@@ -9,7 +9,12 @@
 
 pub mod cli;
 pub mod db;
+pub mod devices;
 pub mod error;
 pub mod outbox;
+pub mod printing;
+pub mod rating;
+pub mod store;
+pub mod sync;
 
 pub use error::{Error, Result};

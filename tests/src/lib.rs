@@ -1,1 +1,3 @@
 //! Cross-crate test support: fixtures and the order-center test server.
+
+pub mod order_center;

@@ -1,0 +1,1 @@
+//! Label printers: transports (TCP 9100, USB printer class, rusb bulk, CUPS spooler) and status queries.

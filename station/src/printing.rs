@@ -1,0 +1,1 @@
+//! Label printing in the station: print queue, job log, reprint by label id.

@@ -1,0 +1,1 @@
+//! The SQLite store: orders cache, pack sessions and results, hash-chained audit log.
