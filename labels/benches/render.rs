@@ -1,0 +1,3 @@
+//! Label rendering benchmarks (filled in with the renderers).
+
+fn main() {}

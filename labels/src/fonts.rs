@@ -1,0 +1,284 @@
+//! The CJK font used to measure, rasterise and embed text.
+//!
+//! One font file (TrueType/OpenType, or one face of a `.ttc` collection) serves every backend:
+//! the layout engine measures with it, the PNG preview and the thermal bitmaps rasterise with
+//! it (ab_glyph), and the PDF embeds a subset of it (printpdf with `text_layout`). The path is
+//! configurable; without one, the usual Debian and Windows locations are searched (see
+//! [`CANDIDATES`]). Load it once and share it: parsing a 20 MB collection takes tens of ms.
+
+use crate::error::{Error, Result};
+use ab_glyph::{Font as _, FontVec, ScaleFont as _};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+
+/// Where to find the CJK font.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FontConfig {
+    /// Regular face: a `.ttf`, `.otf` or `.ttc`; `None` searches [`CANDIDATES`].
+    pub path: Option<PathBuf>,
+    /// Face index inside a collection (Noto Sans CJK: 2 = Simplified Chinese).
+    pub index: Option<u32>,
+    /// Bold face; without it bold is synthesised (stroked outlines / one extra dot).
+    pub bold_path: Option<PathBuf>,
+    /// Face index of the bold face.
+    pub bold_index: Option<u32>,
+}
+
+/// A known font location: (path, face index, bold path, bold index, Debian package).
+pub type Candidate = (&'static str, u32, Option<&'static str>, u32, &'static str);
+
+/// Font files searched, in order, when no path is configured.
+pub const CANDIDATES: &[Candidate] = &[
+    (
+        "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+        2,
+        Some("/usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc"),
+        2,
+        "fonts-noto-cjk",
+    ),
+    (
+        "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+        0,
+        None,
+        0,
+        "fonts-wqy-microhei",
+    ),
+    (
+        "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
+        0,
+        None,
+        0,
+        "fonts-wqy-zenhei",
+    ),
+    (
+        "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf",
+        0,
+        None,
+        0,
+        "fonts-droid-fallback",
+    ),
+    (
+        "/usr/share/fonts/truetype/arphic/uming.ttc",
+        0,
+        None,
+        0,
+        "fonts-arphic-uming",
+    ),
+    ("C:\\Windows\\Fonts\\msyh.ttc", 0, Some("C:\\Windows\\Fonts\\msyhbd.ttc"), 0, "Windows"),
+    ("C:\\Windows\\Fonts\\simhei.ttf", 0, None, 0, "Windows"),
+    ("C:\\Windows\\Fonts\\simsun.ttc", 0, None, 0, "Windows"),
+];
+
+/// The environment variable that overrides the font path (`PATH` or `PATH#INDEX`).
+pub const FONT_ENV: &str = "PACKBENCH_CJK_FONT";
+
+/// One loaded face.
+pub struct Face {
+    /// The file it came from.
+    pub path: PathBuf,
+    /// Face index.
+    pub index: u32,
+    glyphs: FontVec,
+    bytes: Arc<Vec<u8>>,
+    pdf: OnceLock<std::result::Result<printpdf::ParsedFont, String>>,
+}
+
+impl std::fmt::Debug for Face {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Face")
+            .field("path", &self.path)
+            .field("index", &self.index)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Face {
+    /// Loads face `index` of the font file at `path`.
+    pub fn load(path: &Path, index: u32) -> Result<Self> {
+        let bytes = std::fs::read(path).map_err(|e| {
+            Error::Font(format!("cannot read {}: {e}", path.display()))
+        })?;
+        Self::from_bytes(bytes, path, index)
+    }
+
+    /// Builds a face from bytes already read.
+    pub fn from_bytes(bytes: Vec<u8>, path: &Path, index: u32) -> Result<Self> {
+        let glyphs = FontVec::try_from_vec_and_index(bytes.clone(), index).map_err(|e| {
+            Error::Font(format!("{} face {index}: {e}", path.display()))
+        })?;
+        if glyphs.glyph_id('中').0 == 0 {
+            return Err(Error::Font(format!(
+                "{} face {index} has no Chinese glyphs (no 中); configure a CJK font",
+                path.display()
+            )));
+        }
+        Ok(Face {
+            path: path.to_path_buf(),
+            index,
+            glyphs,
+            bytes: Arc::new(bytes),
+            pdf: OnceLock::new(),
+        })
+    }
+
+    /// The ab_glyph font (for rasterising).
+    pub fn glyphs(&self) -> &FontVec {
+        &self.glyphs
+    }
+
+    /// The printpdf face (parsed on first use, then shared).
+    pub fn pdf(&self) -> Result<&printpdf::ParsedFont> {
+        self.pdf
+            .get_or_init(|| {
+                let mut warnings = Vec::new();
+                printpdf::ParsedFont::from_bytes(&self.bytes, self.index as usize, &mut warnings)
+                    .ok_or_else(|| {
+                        format!(
+                            "printpdf cannot parse {} face {}: {warnings:?}",
+                            self.path.display(),
+                            self.index
+                        )
+                    })
+            })
+            .as_ref()
+            .map_err(|m| Error::Font(m.clone()))
+    }
+
+    /// The px scale at which the em is `em_px` pixels.
+    pub fn scale(&self, em_px: f32) -> ab_glyph::PxScale {
+        self.glyphs
+            .pt_to_px_scale(em_px)
+            .unwrap_or(ab_glyph::PxScale::from(em_px))
+    }
+
+    /// Advance width of `c` at em size `em_px`.
+    pub fn advance(&self, c: char, em_px: f32) -> f32 {
+        let sf = self.glyphs.as_scaled(self.scale(em_px));
+        sf.h_advance(self.glyphs.glyph_id(c))
+    }
+
+    /// Ascent (above the baseline) at em size `em_px`.
+    pub fn ascent(&self, em_px: f32) -> f32 {
+        self.glyphs.as_scaled(self.scale(em_px)).ascent()
+    }
+}
+
+/// The regular face and an optional bold face.
+#[derive(Debug)]
+pub struct Fonts {
+    /// Regular face.
+    pub regular: Face,
+    /// Bold face, if one was configured or found.
+    pub bold: Option<Face>,
+}
+
+impl Fonts {
+    /// Loads the configured font, or the first candidate found (the env var [`FONT_ENV`]
+    /// overrides the search). The error lists what was tried and which package to install.
+    pub fn load(cfg: &FontConfig) -> Result<Self> {
+        if let Some(path) = &cfg.path {
+            let regular = Face::load(path, cfg.index.unwrap_or(0))?;
+            let bold = match &cfg.bold_path {
+                Some(b) => Some(Face::load(b, cfg.bold_index.unwrap_or(0))?),
+                None => None,
+            };
+            return Ok(Fonts { regular, bold });
+        }
+        if let Ok(v) = std::env::var(FONT_ENV) {
+            let (p, idx) = match v.rsplit_once('#') {
+                Some((p, i)) => (p.to_string(), i.parse().unwrap_or(0)),
+                None => (v.clone(), 0),
+            };
+            return Ok(Fonts {
+                regular: Face::load(Path::new(&p), idx)?,
+                bold: None,
+            });
+        }
+        for (path, idx, bold, bidx, _) in CANDIDATES {
+            let p = Path::new(path);
+            if p.exists() {
+                let regular = Face::load(p, *idx)?;
+                let bold = bold
+                    .map(Path::new)
+                    .filter(|b| b.exists())
+                    .and_then(|b| Face::load(b, *bidx).ok());
+                return Ok(Fonts { regular, bold });
+            }
+        }
+        let tried: Vec<String> = CANDIDATES
+            .iter()
+            .map(|(p, _, _, _, pkg)| format!("{p} ({pkg})"))
+            .collect();
+        Err(Error::Font(format!(
+            "no CJK font found; install fonts-noto-cjk (apt-get install fonts-noto-cjk), set \
+             [labels.font] path in the config or {FONT_ENV}=PATH[#INDEX]. Tried: {}",
+            tried.join(", ")
+        )))
+    }
+
+    /// The face for regular or bold text (falls back to regular).
+    pub fn face(&self, bold: bool) -> &Face {
+        if bold {
+            self.bold.as_ref().unwrap_or(&self.regular)
+        } else {
+            &self.regular
+        }
+    }
+
+    /// True when bold must be synthesised (no bold face).
+    pub fn synthetic_bold(&self) -> bool {
+        self.bold.is_none()
+    }
+}
+
+/// A process-wide font set, loaded once on first use from the default search.
+pub fn default_fonts() -> Result<&'static Fonts> {
+    static FONTS: OnceLock<std::result::Result<Fonts, String>> = OnceLock::new();
+    FONTS
+        .get_or_init(|| Fonts::load(&FontConfig::default()).map_err(|e| e.to_string()))
+        .as_ref()
+        .map_err(|m| Error::Font(m.clone()))
+}
+
+/// True for characters drawn full-width (CJK ideographs, kana, hangul, fullwidth forms).
+pub fn is_wide(c: char) -> bool {
+    matches!(c as u32,
+        0x1100..=0x115F | 0x2E80..=0x303E | 0x3041..=0x33FF | 0x3400..=0x4DBF |
+        0x4E00..=0x9FFF | 0xA000..=0xA4CF | 0xAC00..=0xD7A3 | 0xF900..=0xFAFF |
+        0xFE30..=0xFE4F | 0xFF00..=0xFF60 | 0xFFE0..=0xFFE6 | 0x20000..=0x2FFFD)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wide_chars() {
+        for (c, w) in [('中', true), ('，', true), ('A', false), ('1', false), ('ア', true)] {
+            assert_eq!(is_wide(c), w, "{c}");
+        }
+    }
+
+    #[test]
+    fn a_missing_font_says_what_to_install() {
+        let cfg = FontConfig {
+            path: Some("/nonexistent/font.ttc".into()),
+            ..FontConfig::default()
+        };
+        let err = Fonts::load(&cfg).unwrap_err().to_string();
+        assert!(err.contains("/nonexistent/font.ttc"), "{err}");
+    }
+
+    #[test]
+    fn a_latin_only_font_is_refused() {
+        let p = Path::new("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf");
+        if !p.exists() {
+            eprintln!("skipped: DejaVuSans not installed");
+            return;
+        }
+        let err = Face::load(p, 0).unwrap_err().to_string();
+        assert!(err.contains("no Chinese glyphs"), "{err}");
+    }
+}
