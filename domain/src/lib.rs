@@ -8,6 +8,7 @@
 pub mod barcode;
 pub mod order;
 pub mod rates;
+pub mod region;
 pub mod units;
 pub mod verify;
 
