@@ -1,1 +1,0 @@
-//! Scanners: keyboard-wedge decoder, evdev, serial, USB HID-POS sources, de-duplication, simulator.
