@@ -15,7 +15,7 @@
     modal: { kind: null, reason: null, pin: "" },
     lastVerdictSeq: -1,
     alarmShownSeq: -1,
-    wedge: { buf: [], timer: null, snapshot: null, lastT: 0 },
+    wedge: { buf: [], timer: null, nextId: 0, targets: new Map() },
     weight: null,
     rawLog: [],
   };
@@ -260,7 +260,9 @@
     demo.hidden = !v.demo;
     if (v.demo) {
       const codes = $("demo-codes");
-      if (codes.childElementCount !== v.demo_codes.length) {
+      const sig = v.demo_codes.map((c) => c.code).join("|");
+      if (codes.dataset.sig !== sig) {
+        codes.dataset.sig = sig;
         codes.replaceChildren();
         for (const c of v.demo_codes) {
           codes.append(el("button", { "data-code": c.code, onclick: () => act("scan", { code: c.code }) }, c.label, el("small", { text: c.code })));
@@ -270,6 +272,7 @@
       $("demo-scale-hint").textContent = sc ? (sc.on_scale ? t("demo.on_scale") : t("demo.empty")) : "";
       $("demo-place").disabled = sc && sc.on_scale;
       $("demo-remove").disabled = sc && !sc.on_scale;
+      $("demo-heavy").disabled = sc && sc.on_scale;
     }
   }
 
@@ -319,6 +322,7 @@
       box.className = v.alarm.class;
       $("alarm-title").textContent = outcomeText(v.alarm.outcome);
       $("alarm-detail").textContent = v.alarm.detail || "";
+      $("alarm-override").hidden = !v.pack.actions.override;
       box.hidden = false;
       if (state.alarmShownSeq !== v.alarm.seq) {
         state.alarmShownSeq = v.alarm.seq;
@@ -352,7 +356,7 @@
     if (!m.reason) return ($("modal-error").textContent = t("ovr.need_reason"));
     if (!m.pin) return ($("modal-error").textContent = t("ovr.need_pin"));
     try {
-      const v = await T.core.invoke(m.kind === "short_pack" ? "short_pack" : "override", { req: { pin: m.pin, reason: m.reason } });
+      const v = await T.core.invoke(m.kind === "short_pack" ? "short_pack" : "supervisor_override", { req: { pin: m.pin, reason: m.reason } });
       render(v);
       const vd = v.verdict;
       if (vd && (vd.outcome === "override_rejected" || vd.outcome === "override_locked")) {
@@ -475,25 +479,40 @@
   }
 
   // ---------- keyboard wedge ----------
-  // Every key event is forwarded with its timestamp; the station's wedge decoder decides what is a
-  // scan. Outside text fields the keys are consumed; inside a text field typing goes through, and if
-  // the decoder reports a scan the field is put back to its value from before the burst.
-  const WEDGE_FLUSH_MS = 15;
+  // Every key event is forwarded with its timestamp and held back; the station's wedge decoder
+  // answers with scans (keys consumed) or releases the keys as typing. Released keys are put into
+  // the text field that had focus, in order, so typing is never stolen; outside text fields they
+  // are dropped. Works whatever element has focus.
+  const WEDGE_FLUSH_MS = 8;
   function isTextField(target) {
-    return target && (target.tagName === "INPUT" || target.tagName === "TEXTAREA" || target.isContentEditable);
+    return target && (target.tagName === "INPUT" || target.tagName === "TEXTAREA");
   }
   function onKey(ev) {
     if (ev.isComposing || ev.ctrlKey || ev.altKey || ev.metaKey) return;
     const key = ev.key;
     if (key.length !== 1 && key !== "Enter" && key !== "Tab") return;
     const w = state.wedge;
-    const tms = Math.round(performance.timeOrigin + ev.timeStamp);
-    const field = isTextField(ev.target) ? ev.target : null;
-    if (field && (tms - w.lastT > 100 || !w.snapshot || w.snapshot.el !== field)) w.snapshot = { el: field, value: field.value };
-    w.lastT = tms;
-    if (!field) ev.preventDefault();
-    w.buf.push({ key, t_ms: tms });
+    ev.preventDefault();
+    const id = ++w.nextId;
+    w.targets.set(id, isTextField(ev.target) ? ev.target : null);
+    w.buf.push({ id, key, t_ms: Math.round(performance.timeOrigin + ev.timeStamp) });
     if (!w.timer) w.timer = setTimeout(flushWedge, WEDGE_FLUSH_MS);
+  }
+  function releaseKeys(keys) {
+    const w = state.wedge;
+    for (const k of keys) {
+      const field = w.targets.get(k.id);
+      w.targets.delete(k.id);
+      if (!field || !document.body.contains(field)) continue;
+      if (k.key.length === 1) {
+        const start = field.selectionStart ?? field.value.length;
+        const end = field.selectionEnd ?? field.value.length;
+        field.setRangeText(k.key, start, end, "end");
+        field.dispatchEvent(new Event("input", { bubbles: true }));
+      } else if (k.key === "Enter") {
+        field.dispatchEvent(new KeyboardEvent("keyup", { key: "Enter", bubbles: true }));
+      }
+    }
   }
   async function flushWedge() {
     const w = state.wedge;
@@ -502,10 +521,9 @@
     if (!keys.length) return;
     try {
       const r = await T.core.invoke("wedge_keys", { keys });
-      if (r && r.scanned && w.snapshot && document.activeElement === w.snapshot.el) {
-        w.snapshot.el.value = w.snapshot.value;
-      }
-      if (r && r.view) render(r.view);
+      releaseKeys(r.released);
+      if (r.scanned) for (const k of keys) w.targets.delete(k.id);
+      if (r.view) render(r.view);
     } catch (err) {
       showError(err);
     }
@@ -522,12 +540,13 @@
     bind(["act-undo", "exc-undo"], () => act("undo"));
     bind(["act-reweigh", "exc-reweigh"], () => act("reweigh"));
     bind(["act-reprint", "exc-reprint"], () => act("reprint"));
-    bind(["act-override", "exc-override"], () => openModal("override"));
+    bind(["act-override", "exc-override", "alarm-override"], () => openModal("override"));
     bind(["act-short", "exc-short"], () => openModal("short_pack"));
     bind(["act-ack", "alarm-ack"], () => act("acknowledge"));
     $("modal-ok").addEventListener("click", confirmModal);
     $("modal-cancel").addEventListener("click", () => { $("modal").hidden = true; });
     $("demo-place").addEventListener("click", () => act("demo_scale", { action: "place" }));
+    $("demo-heavy").addEventListener("click", () => act("demo_scale", { action: "place_heavy" }));
     $("demo-remove").addEventListener("click", () => act("demo_scale", { action: "remove" }));
     $("q-retry").addEventListener("click", async () => { await call("retry_dead"); refreshQueue(); });
     $("diag-probe").addEventListener("click", () => diagnose("probe"));
@@ -547,6 +566,7 @@
     // Typed events from the station (one closed enum in Rust, mapped in one place).
     await T.event.listen("pb://view", (e) => render(e.payload));
     await T.event.listen("pb://raw", (e) => appendRaw(e.payload));
+    await T.event.listen("pb://keys", (e) => releaseKeys(e.payload));
     await T.event.listen("pb://queue", (e) => { renderSync(e.payload); if (state.screen === "queue") refreshQueue(); });
     // Live weight on a channel (high rate, not an event).
     const ch = new T.core.Channel();
