@@ -1,1 +1,0 @@
-//! Scales: protocol codecs (sans-IO), stability and auto-capture, serial/USB transports, probe, simulator.
