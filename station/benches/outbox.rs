@@ -1,0 +1,2 @@
+//! Outbox benchmarks (placeholder until written).
+fn main() {}
