@@ -130,14 +130,18 @@ pub fn parse_gs1(data: &str) -> Result<Vec<(String, String)>, String> {
     let mut out = Vec::new();
     let mut rest = data.trim();
     if !rest.starts_with('(') {
-        return Err("GS1-128 data must be written as (AI)value, e.g. (00)123456789012345675".into());
+        return Err(
+            "GS1-128 data must be written as (AI)value, e.g. (00)123456789012345675".into(),
+        );
     }
     while let Some(r) = rest.strip_prefix('(') {
         let Some((ai, after)) = r.split_once(')') else {
             return Err("unclosed '(' in GS1 data".into());
         };
         if !(2..=4).contains(&ai.len()) || !ai.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(format!("({ai}) is not an application identifier (2–4 digits)"));
+            return Err(format!(
+                "({ai}) is not an application identifier (2–4 digits)"
+            ));
         }
         let end = after.find('(').unwrap_or(after.len());
         let value = &after[..end];
@@ -145,7 +149,9 @@ pub fn parse_gs1(data: &str) -> Result<Vec<(String, String)>, String> {
             return Err(format!("({ai}) has an empty or over-long value"));
         }
         if !value.bytes().all(|b| (0x21..=0x7E).contains(&b)) {
-            return Err(format!("({ai}) value {value:?} has characters GS1 does not allow"));
+            return Err(format!(
+                "({ai}) value {value:?} has characters GS1 does not allow"
+            ));
         }
         let fixed = match ai {
             "00" => Some(18),
@@ -292,7 +298,9 @@ mod tests {
 
     #[test]
     fn code128_rejects_chinese() {
-        assert!(encode(Symbology::Code128, "运单").unwrap_err().contains("not ASCII"));
+        assert!(encode(Symbology::Code128, "运单")
+            .unwrap_err()
+            .contains("not ASCII"));
     }
 
     #[test]

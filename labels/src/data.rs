@@ -337,8 +337,13 @@ mod tests {
     fn every_listed_field_resolves_on_the_sample() {
         let d = LabelData::sample();
         for f in FIELDS {
-            if ["sender.postcode", "receiver.postcode", "sender.company", "receiver.company"]
-                .contains(f)
+            if [
+                "sender.postcode",
+                "receiver.postcode",
+                "sender.company",
+                "receiver.company",
+            ]
+            .contains(f)
             {
                 assert_eq!(d.get(f), None, "{f}");
             } else {

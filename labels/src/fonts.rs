@@ -66,7 +66,13 @@ pub const CANDIDATES: &[Candidate] = &[
         0,
         "fonts-arphic-uming",
     ),
-    ("C:\\Windows\\Fonts\\msyh.ttc", 0, Some("C:\\Windows\\Fonts\\msyhbd.ttc"), 0, "Windows"),
+    (
+        "C:\\Windows\\Fonts\\msyh.ttc",
+        0,
+        Some("C:\\Windows\\Fonts\\msyhbd.ttc"),
+        0,
+        "Windows",
+    ),
     ("C:\\Windows\\Fonts\\simhei.ttf", 0, None, 0, "Windows"),
     ("C:\\Windows\\Fonts\\simsun.ttc", 0, None, 0, "Windows"),
 ];
@@ -97,17 +103,15 @@ impl std::fmt::Debug for Face {
 impl Face {
     /// Loads face `index` of the font file at `path`.
     pub fn load(path: &Path, index: u32) -> Result<Self> {
-        let bytes = std::fs::read(path).map_err(|e| {
-            Error::Font(format!("cannot read {}: {e}", path.display()))
-        })?;
+        let bytes = std::fs::read(path)
+            .map_err(|e| Error::Font(format!("cannot read {}: {e}", path.display())))?;
         Self::from_bytes(bytes, path, index)
     }
 
     /// Builds a face from bytes already read.
     pub fn from_bytes(bytes: Vec<u8>, path: &Path, index: u32) -> Result<Self> {
-        let glyphs = FontVec::try_from_vec_and_index(bytes.clone(), index).map_err(|e| {
-            Error::Font(format!("{} face {index}: {e}", path.display()))
-        })?;
+        let glyphs = FontVec::try_from_vec_and_index(bytes.clone(), index)
+            .map_err(|e| Error::Font(format!("{} face {index}: {e}", path.display())))?;
         if glyphs.glyph_id('中').0 == 0 {
             return Err(Error::Font(format!(
                 "{} face {index} has no Chinese glyphs (no 中); configure a CJK font",
@@ -256,7 +260,13 @@ mod tests {
 
     #[test]
     fn wide_chars() {
-        for (c, w) in [('中', true), ('，', true), ('A', false), ('1', false), ('ア', true)] {
+        for (c, w) in [
+            ('中', true),
+            ('，', true),
+            ('A', false),
+            ('1', false),
+            ('ア', true),
+        ] {
             assert_eq!(is_wide(c), w, "{c}");
         }
     }

@@ -4,6 +4,10 @@
 //! Every backend (PDF, TSPL, ZPL, PNG) draws the same [`Layout`], so what the preview shows
 //! is what the printer prints. Coordinates are dots from the top-left corner.
 
+// Geometry is in printer dots, bounded by the label size (under 10 000 dots), and module or
+// pixel counts are bounded the same way, so these integer casts cannot truncate.
+#![allow(clippy::cast_possible_truncation)]
+
 use crate::barcode::{encode, Encoded};
 use crate::data::LabelData;
 use crate::error::{Error, Result};
@@ -227,7 +231,9 @@ pub fn wrap(text: &str, max_w: f32, size: f32, bold: bool, m: Measure<'_>) -> Ve
         let mut line = String::new();
         for tok in tokens {
             let candidate = format!("{line}{tok}");
-            if m.width(candidate.trim_end(), size, bold) <= max_w || line.trim().is_empty() && m.width(&tok, size, bold) <= max_w {
+            if m.width(candidate.trim_end(), size, bold) <= max_w
+                || line.trim().is_empty() && m.width(&tok, size, bold) <= max_w
+            {
                 line = candidate;
                 continue;
             }
@@ -235,7 +241,11 @@ pub fn wrap(text: &str, max_w: f32, size: f32, bold: bool, m: Measure<'_>) -> Ve
                 lines.push(line.trim_end().to_string());
                 line = String::new();
             }
-            let tok = if tok.trim().is_empty() { String::new() } else { tok };
+            let tok = if tok.trim().is_empty() {
+                String::new()
+            } else {
+                tok
+            };
             if m.width(&tok, size, bold) <= max_w {
                 line = tok;
             } else {
@@ -333,7 +343,7 @@ pub fn layout(template: &Template, data: &LabelData, fonts: Option<&Fonts>) -> R
                     }
                 }
                 #[allow(clippy::cast_possible_truncation)]
-                let spacing = line_spacing.unwrap_or(1.2) as f32;
+                let spacing = line_spacing.unwrap_or(1.25) as f32;
                 let line_h = (em * spacing).max(1.0);
                 let mut lines = if *do_wrap {
                     wrap(&text, bwf, em, *bold, measure)
@@ -455,7 +465,14 @@ pub fn layout(template: &Template, data: &LabelData, fonts: Option<&Fonts>) -> R
                     Align::Right => bx + avail - total,
                 };
                 #[allow(clippy::cast_sign_loss)]
-                let (module_u, height_u) = (m as u32, if matches!(encoded, Encoded::Matrix { .. }) { total } else { bh } as u32);
+                let (module_u, height_u) = (
+                    m as u32,
+                    if matches!(encoded, Encoded::Matrix { .. }) {
+                        total
+                    } else {
+                        bh
+                    } as u32,
+                );
                 items.push(Item::Barcode(BarcodeItem {
                     x: left,
                     y: by,
@@ -476,9 +493,19 @@ pub fn layout(template: &Template, data: &LabelData, fonts: Option<&Fonts>) -> R
                 let (ax, ay) = (d(x1.min(*x2)), d(y1.min(*y2)));
                 let (lw, lh) = (d((x2 - x1).abs()), d((y2 - y1).abs()));
                 let r = if lh == 0 {
-                    Rect { x: ax, y: ay, w: lw.max(1), h: t }
+                    Rect {
+                        x: ax,
+                        y: ay,
+                        w: lw.max(1),
+                        h: t,
+                    }
                 } else {
-                    Rect { x: ax, y: ay, w: t, h: lh }
+                    Rect {
+                        x: ax,
+                        y: ay,
+                        w: t,
+                        h: lh,
+                    }
                 };
                 items.push(Item::Rect(r));
             }
@@ -492,14 +519,39 @@ pub fn layout(template: &Template, data: &LabelData, fonts: Option<&Fonts>) -> R
             } => {
                 let (bx, by, bw, bh) = (d(*x), d(*y), d(*w), d(*h));
                 if *fill {
-                    items.push(Item::Rect(Rect { x: bx, y: by, w: bw, h: bh }));
+                    items.push(Item::Rect(Rect {
+                        x: bx,
+                        y: by,
+                        w: bw,
+                        h: bh,
+                    }));
                 } else {
                     let t = d(thickness.unwrap_or(0.3)).max(1);
                     for r in [
-                        Rect { x: bx, y: by, w: bw, h: t },
-                        Rect { x: bx, y: by + bh - t, w: bw, h: t },
-                        Rect { x: bx, y: by, w: t, h: bh },
-                        Rect { x: bx + bw - t, y: by, w: t, h: bh },
+                        Rect {
+                            x: bx,
+                            y: by,
+                            w: bw,
+                            h: t,
+                        },
+                        Rect {
+                            x: bx,
+                            y: by + bh - t,
+                            w: bw,
+                            h: t,
+                        },
+                        Rect {
+                            x: bx,
+                            y: by,
+                            w: t,
+                            h: bh,
+                        },
+                        Rect {
+                            x: bx + bw - t,
+                            y: by,
+                            w: t,
+                            h: bh,
+                        },
                     ] {
                         items.push(Item::Rect(r));
                     }
@@ -581,7 +633,11 @@ mod tests {
 
     #[test]
     fn wrapping() {
-        check_wrap("上海市浦东新区张江镇", 4.0, &["上海市浦", "东新区张", "江镇"]);
+        check_wrap(
+            "上海市浦东新区张江镇",
+            4.0,
+            &["上海市浦", "东新区张", "江镇"],
+        );
         // Closing punctuation stays with the character before it.
         check_wrap("一二三，四五", 3.0, &["一二", "三，四", "五"]);
         // Latin words break at spaces (0.55 em per char).

@@ -188,7 +188,7 @@ pub enum Element {
         /// At most this many lines.
         #[serde(default)]
         max_lines: Option<u32>,
-        /// Line height as a multiple of the size (default 1.2).
+        /// Line height as a multiple of the size (default 1.25).
         #[serde(default)]
         line_spacing: Option<f64>,
         /// Shrink the size (down to half) until the text fits on one line of the box.
@@ -498,7 +498,9 @@ impl Template {
                 } else {
                     Err(terr(
                         at.clone(),
-                        format!("box x={x} y={y} w={w} h={h} mm is not inside the {lw}×{lh} mm label"),
+                        format!(
+                            "box x={x} y={y} w={w} h={h} mm is not inside the {lw}×{lh} mm label"
+                        ),
                     ))
                 }
             };
@@ -762,12 +764,25 @@ text = "{{order.no}}"
     fn clear_errors() {
         check_err(
             &MIN.replace("order.no", "order.number"),
-            &["element 1 (text)", "unknown field {{order.number}}", "order.no"],
+            &[
+                "element 1 (text)",
+                "unknown field {{order.number}}",
+                "order.no",
+            ],
         );
-        check_err(&MIN.replace("x = 2", "x = 80"), &["not inside the 100×150 mm label"]);
-        check_err(&MIN.replace("dpi = 203", "dpi = 600"), &["t.toml", "dpi 600"]);
+        check_err(
+            &MIN.replace("x = 2", "x = 80"),
+            &["not inside the 100×150 mm label"],
+        );
+        check_err(
+            &MIN.replace("dpi = 203", "dpi = 600"),
+            &["t.toml", "dpi 600"],
+        );
         check_err(&MIN.replace("100x150", "A6"), &["unknown size \"A6\""]);
         check_err(&MIN.replace("size = 4", "size = 0"), &["size 0 mm"]);
-        check_err(&MIN.replace("type = \"text\"", "type = \"circle\""), &["t.toml:", "circle"]);
+        check_err(
+            &MIN.replace("type = \"text\"", "type = \"circle\""),
+            &["t.toml:", "circle"],
+        );
     }
 }

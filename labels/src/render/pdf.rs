@@ -1,0 +1,152 @@
+//! PDF backend (printpdf 0.12): one page the size of the label, vector bars and boxes, text
+//! in the CJK font embedded as a subset (so a label stays well under 50 KB).
+
+// Geometry is in printer dots, bounded by the label size (under 10 000 dots), and module or
+// pixel counts are bounded the same way, so these integer casts cannot truncate.
+#![allow(clippy::cast_possible_truncation)]
+
+use crate::error::{Error, Result};
+use crate::fonts::Fonts;
+use crate::layout::{Item, Layout, Rect};
+use crate::render::raster::barcode_rects;
+use printpdf::{
+    Color, Greyscale, Mm, Op, PaintMode, PdfDocument, PdfFontHandle, PdfPage, PdfSaveOptions,
+    Point, Pt, RawImage, RawImageData, RawImageFormat, TextItem, TextRenderingMode,
+    XObjectTransform,
+};
+
+fn grey(black: bool) -> Color {
+    Color::Greyscale(Greyscale {
+        percent: if black { 0.0 } else { 1.0 },
+        icc_profile: None,
+    })
+}
+
+/// Renders `layout` to PDF bytes. Needs the CJK font when the layout has text.
+///
+/// Geometry is converted from integer dots to PDF points in `f32`, which is exact to far
+/// below a printer dot; nothing here is money or weight.
+#[allow(clippy::cast_possible_truncation, clippy::cast_precision_loss)]
+pub fn render(layout: &Layout, fonts: Option<&Fonts>) -> Result<Vec<u8>> {
+    let dpmm = layout.dpi.dots_per_mm() as f32;
+    let pt = |dots: f32| Pt(dots / dpmm * 72.0 / 25.4);
+    let page_h = layout.height as f32;
+    let mut doc = PdfDocument::new(&layout.template);
+    let mut ops = vec![Op::SetFillColor { col: grey(true) }];
+    let mut regular: Option<printpdf::FontId> = None;
+    let mut bold_font: Option<printpdf::FontId> = None;
+    let rect_op = |r: &Rect| Op::DrawRectangle {
+        rectangle: printpdf::Rect {
+            x: pt(r.x as f32),
+            y: pt(page_h - (r.y + r.h) as f32),
+            width: pt(r.w as f32),
+            height: pt(r.h as f32),
+            mode: Some(PaintMode::Fill),
+            winding_order: None,
+        },
+    };
+    for item in &layout.items {
+        match item {
+            Item::Rect(r) | Item::InvertBox(r) => ops.push(rect_op(r)),
+            Item::Barcode(b) => {
+                for r in barcode_rects(b) {
+                    ops.push(rect_op(&r));
+                }
+            }
+            Item::Text(t) => {
+                let fonts = fonts.ok_or_else(|| Error::Render {
+                    format: "pdf",
+                    message: "the layout has text but no CJK font is loaded".into(),
+                })?;
+                let use_bold_face = t.bold && !fonts.synthetic_bold();
+                let slot = if use_bold_face {
+                    &mut bold_font
+                } else {
+                    &mut regular
+                };
+                let id = match slot {
+                    Some(id) => id.clone(),
+                    None => {
+                        let id = doc.add_font(fonts.face(use_bold_face).pdf()?);
+                        *slot = Some(id.clone());
+                        id
+                    }
+                };
+                let synth_bold = t.bold && fonts.synthetic_bold();
+                ops.push(Op::StartTextSection);
+                if t.invert {
+                    ops.push(Op::SetFillColor { col: grey(false) });
+                }
+                if synth_bold {
+                    ops.push(Op::SetOutlineColor {
+                        col: grey(!t.invert),
+                    });
+                    ops.push(Op::SetOutlineThickness {
+                        pt: Pt(t.size / dpmm * 72.0 / 25.4 * 0.04),
+                    });
+                    ops.push(Op::SetTextRenderingMode {
+                        mode: TextRenderingMode::FillStroke,
+                    });
+                }
+                ops.push(Op::SetFont {
+                    font: PdfFontHandle::External(id),
+                    size: pt(t.size),
+                });
+                ops.push(Op::SetTextCursor {
+                    pos: Point {
+                        x: pt(t.x as f32),
+                        y: pt(page_h - t.baseline as f32),
+                    },
+                });
+                ops.push(Op::ShowText {
+                    items: vec![TextItem::Text(t.text.clone())],
+                });
+                if synth_bold {
+                    ops.push(Op::SetTextRenderingMode {
+                        mode: TextRenderingMode::Fill,
+                    });
+                }
+                if t.invert {
+                    ops.push(Op::SetFillColor { col: grey(true) });
+                }
+                ops.push(Op::EndTextSection);
+            }
+            Item::Image { x, y, image } => {
+                let pixels = image
+                    .pixels
+                    .iter()
+                    .map(|b| if *b { 0 } else { 255 })
+                    .collect();
+                let raw = RawImage {
+                    pixels: RawImageData::U8(pixels),
+                    width: image.width as usize,
+                    height: image.height as usize,
+                    data_format: RawImageFormat::R8,
+                    tag: Vec::new(),
+                };
+                let id = doc.add_image(&raw);
+                ops.push(Op::UseXobject {
+                    id,
+                    transform: XObjectTransform {
+                        translate_x: Some(pt(*x as f32)),
+                        translate_y: Some(pt(page_h - (*y as f32 + image.height as f32))),
+                        dpi: Some(dpmm * 25.4),
+                        ..XObjectTransform::default()
+                    },
+                });
+            }
+        }
+    }
+    let page = PdfPage::new(
+        Mm(layout.size.width_mm() as f32),
+        Mm(layout.size.height_mm() as f32),
+        ops,
+    );
+    doc.with_pages(vec![page]);
+    let mut warnings = Vec::new();
+    let opts = PdfSaveOptions {
+        image_optimization: None,
+        ..PdfSaveOptions::default()
+    };
+    Ok(doc.save(&opts, &mut warnings))
+}
