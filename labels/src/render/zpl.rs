@@ -215,8 +215,8 @@ mod tests {
         check_compress(&[&[0, 0, 0]], ",");
         check_compress(&[&[0xFF, 0xFF]], "!");
         check_compress(&[&[0x80, 0, 0], &[0x80, 0, 0]], "8,:");
-        // 0x0F repeated: "0F0F0F" has no runs.
-        check_compress(&[&[0x0F, 0x0F, 0x0F]], "0F0F0F");
+        // 0x0F repeated: no runs; the trailing F becomes "fill the row with ones".
+        check_compress(&[&[0x0F, 0x0F, 0x0F]], "0F0F0!");
         // 40 'A' digits (20 bytes 0xAA): 'h' = 40.
         check_compress(&[&[0xAA; 20]], "hA");
         // 23 'A' digits then '1' then zeros: g (20) + I (3) + A.
