@@ -1,1 +1,1769 @@
-//! Rating in the station: loading rate cards (TOML/JSON/xlsx/CSV) and quoting pack results.
+//! Rating in the station: loading rate cards from files and quoting pack results.
+//!
+//! Card sources (see `docs/rate-cards.md` for the schema and examples):
+//! - `.toml` / `.json`: one card, or `cards = [ … ]` (TOML `[[cards]]`), in the
+//!   [`domain::rates::RateCard`] schema;
+//! - `.csv` (UTF-8, or GB18030 as Excel saves it in China) and `.xlsx` / `.xls` / `.ods`: the
+//!   layout carriers send — optional `key, value` rows on top (承运商, 产品, 生效日期, 抛比, 进位 …),
+//!   then a header row with a destination column (省份/目的地/province…) and price columns
+//!   (首重, 首重价格, 续重, 续重价格, or weight brackets such as `0-1kg`, `1.01-2kg`, `3kg以上`),
+//!   then one row per province or province group (江浙沪, 京津冀, 新疆、西藏, 其他).
+//!
+//! Every problem is reported with its place: file, sheet, row and column (`A`, `B` …) for
+//! spreadsheets; file, line and column for TOML/JSON; file and card place for validation.
+//! [`Rating::reload`] builds a whole new [`RateBook`] and swaps it in only when every file is
+//! good, so a bad file changes nothing already loaded.
+//!
+//! This module reads files; it never runs on an async runtime and never quotes on a device
+//! thread. Quoting itself is pure ([`domain::rates`]).
+
+use chrono::{DateTime, NaiveDate, Utc};
+use domain::rates::{
+    Above, AboveMode, Areas, Boundary, Bracket, CardError, Insurance, Parcel, Pricing, RateBook,
+    RateCard, Rounding, Surcharge, Volumetric, Zone,
+};
+use domain::region::{self, CityCode, ProvinceCode, Region};
+use domain::{Fen, Grams, Order};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+
+/// Errors of card loading, each with its place.
+#[derive(Debug, thiserror::Error)]
+pub enum RatingError {
+    /// The file could not be read.
+    #[error("{path}: {source}")]
+    Io {
+        /// File.
+        path: String,
+        /// Cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// TOML/JSON syntax or schema error (line:column when known).
+    #[error("{place}: {message}")]
+    Parse {
+        /// `file:line:column`.
+        place: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A bad cell in a spreadsheet.
+    #[error("{file} sheet {sheet:?} row {row} column {column} ({header}): {message}")]
+    Cell {
+        /// File.
+        file: String,
+        /// Sheet name (`csv` for CSV files).
+        sheet: String,
+        /// 1-based row.
+        row: usize,
+        /// Column letter (A, B, … AA).
+        column: String,
+        /// Header of the column (or the key of a key/value row).
+        header: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A spreadsheet whose structure is wrong (no header row, missing columns…).
+    #[error("{file} sheet {sheet:?}: {message}")]
+    Sheet {
+        /// File.
+        file: String,
+        /// Sheet.
+        sheet: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// The workbook could not be opened.
+    #[error("{file}: {message}")]
+    Workbook {
+        /// File.
+        file: String,
+        /// Cause.
+        message: String,
+    },
+    /// Cards that parsed but do not validate.
+    #[error("{file}: {}", join_errors(.errors))]
+    Card {
+        /// File (and sheet for spreadsheets).
+        file: String,
+        /// Every problem found.
+        errors: Vec<CardError>,
+    },
+    /// An unknown file type.
+    #[error("{path}: unsupported card file type (use .toml, .json, .csv or .xlsx)")]
+    Unsupported {
+        /// File.
+        path: String,
+    },
+}
+
+fn join_errors(errors: &[CardError]) -> String {
+    errors
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+impl RatingError {
+    /// A stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            RatingError::Io { .. } => "io",
+            RatingError::Parse { .. } => "rate_card_parse",
+            RatingError::Cell { .. } | RatingError::Sheet { .. } | RatingError::Workbook { .. } => {
+                "rate_sheet"
+            }
+            RatingError::Card { .. } => "rate_card_invalid",
+            RatingError::Unsupported { .. } => "rate_card_type",
+        }
+    }
+}
+
+impl From<RatingError> for crate::error::Error {
+    fn from(e: RatingError) -> Self {
+        match e {
+            RatingError::Io { path, source } => crate::error::Error::Io { path, source },
+            other => crate::error::Error::Invalid {
+                place: "rate cards".to_string(),
+                message: other.to_string(),
+            },
+        }
+    }
+}
+
+/// The `[rates]` section of the station configuration.
+///
+/// ```toml
+/// [rates]
+/// cards = ["rates/sf.toml", "rates/zto.toml", "rates/sto_2025.xlsx"]
+/// allowed_carriers = ["SF", "ZTO", "STO"]   # empty = every carrier with a card
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RatesConfig {
+    /// Card files (TOML, JSON, CSV, XLSX), relative to the working directory.
+    pub cards: Vec<PathBuf>,
+    /// Carriers the rate shop may choose from (empty = all carriers with a card).
+    pub allowed_carriers: Vec<String>,
+}
+
+/// One file's cards, with notes about what the importer ignored or assumed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LoadedFile {
+    /// The file.
+    pub path: String,
+    /// Cards it holds.
+    pub cards: Vec<RateCard>,
+    /// Ignored columns, skipped sheets, defaults applied.
+    pub notes: Vec<String>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Exact decimals, weights, dimensions
+// ---------------------------------------------------------------------------------------------
+
+/// Parses a decimal such as `12`, `12.5`, `-0.05` into an integer scaled by 10^`scale`, exactly.
+/// More decimals than `scale` is refused (`None`), never rounded.
+pub fn parse_decimal(s: &str, scale: u32) -> Option<i64> {
+    let s = s.trim();
+    let (neg, s) = match s.strip_prefix('-') {
+        Some(r) => (true, r),
+        None => (false, s.strip_prefix('+').unwrap_or(s)),
+    };
+    let (int, frac) = s.split_once('.').unwrap_or((s, ""));
+    if (int.is_empty() && frac.is_empty())
+        || !int.bytes().all(|b| b.is_ascii_digit())
+        || !frac.bytes().all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    let frac = frac.trim_end_matches('0');
+    let frac_len = u32::try_from(frac.len()).ok()?;
+    if frac_len > scale {
+        return None;
+    }
+    let i: i64 = if int.is_empty() { 0 } else { int.parse().ok()? };
+    let f: i64 = if frac.is_empty() { 0 } else { frac.parse().ok()? };
+    let v = i
+        .checked_mul(10i64.checked_pow(scale)?)?
+        .checked_add(f.checked_mul(10i64.checked_pow(scale - frac_len)?)?)?;
+    Some(if neg { -v } else { v })
+}
+
+/// Parses a weight: `2350g`, `2.35kg`, `2350` (grams), `2.35公斤`, `500克`.
+pub fn parse_weight(s: &str) -> Result<Grams, String> {
+    let t = s.trim().to_ascii_lowercase();
+    let (num, kg) = if let Some(n) = t.strip_suffix("kg") {
+        (n, true)
+    } else if let Some(n) = t.strip_suffix("公斤").or_else(|| t.strip_suffix("千克")) {
+        (n, true)
+    } else if let Some(n) = t.strip_suffix('g').or_else(|| t.strip_suffix("克")) {
+        (n, false)
+    } else {
+        (t.as_str(), false)
+    };
+    let v = parse_decimal(num, if kg { 3 } else { 0 })
+        .ok_or_else(|| format!("bad weight {s:?} (examples: 2350g, 2.35kg; at most 1 g precision)"))?;
+    if v < 0 {
+        return Err(format!("negative weight {s:?}"));
+    }
+    Ok(Grams(v))
+}
+
+/// Parses dimensions `400x300x200mm`, `40x30x20cm`, `40*30*20cm`, `400×300×200` (mm).
+pub fn parse_dims(s: &str) -> Result<[u32; 3], String> {
+    let t = s.trim().to_ascii_lowercase();
+    let (body, scale) = if let Some(b) = t.strip_suffix("mm") {
+        (b, 0)
+    } else if let Some(b) = t.strip_suffix("cm") {
+        (b, 1)
+    } else {
+        (t.as_str(), 0)
+    };
+    let parts: Vec<&str> = body.split(['x', '*', '×']).map(str::trim).collect();
+    if parts.len() != 3 {
+        return Err(format!(
+            "bad dimensions {s:?} (expected L×W×H like 400x300x200mm or 40x30x20cm)"
+        ));
+    }
+    let mut out = [0u32; 3];
+    for (slot, p) in out.iter_mut().zip(&parts) {
+        let v = parse_decimal(p, scale)
+            .ok_or_else(|| format!("bad side {p:?} in {s:?} (at most 1 mm precision)"))?;
+        *slot = u32::try_from(v)
+            .ok()
+            .filter(|v| *v > 0)
+            .ok_or_else(|| format!("side {p:?} in {s:?} must be positive"))?;
+    }
+    Ok(out)
+}
+
+// ---------------------------------------------------------------------------------------------
+// TOML / JSON
+// ---------------------------------------------------------------------------------------------
+
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = text.get(..offset.min(text.len())).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, col)
+}
+
+fn toml_cards(text: &str, file: &str) -> Result<Vec<RateCard>, RatingError> {
+    let value: toml::Table = toml::from_str(text).map_err(|e| RatingError::Parse {
+        place: match e.span() {
+            Some(span) => {
+                let (l, c) = line_col(text, span.start);
+                format!("{file}:{l}:{c}")
+            }
+            None => file.to_string(),
+        },
+        message: e.message().to_string(),
+    })?;
+    // Deserialise with the span-aware deserialiser so schema errors carry line:column.
+    let one_or_many = |t: &str| -> Result<Vec<RateCard>, toml::de::Error> {
+        if value.contains_key("cards") {
+            #[derive(Deserialize)]
+            #[serde(deny_unknown_fields)]
+            struct Many {
+                cards: Vec<RateCard>,
+            }
+            toml::from_str::<Many>(t).map(|m| m.cards)
+        } else {
+            toml::from_str::<RateCard>(t).map(|c| vec![c])
+        }
+    };
+    one_or_many(text).map_err(|e| RatingError::Parse {
+        place: match e.span() {
+            Some(span) => {
+                let (l, c) = line_col(text, span.start);
+                format!("{file}:{l}:{c}")
+            }
+            None => file.to_string(),
+        },
+        message: e.message().to_string(),
+    })
+}
+
+fn json_cards(text: &str, file: &str) -> Result<Vec<RateCard>, RatingError> {
+    let err = |e: serde_json::Error| RatingError::Parse {
+        place: format!("{file}:{}:{}", e.line(), e.column()),
+        message: e.to_string(),
+    };
+    let v: serde_json::Value = serde_json::from_str(text).map_err(err)?;
+    if v.is_array() {
+        return serde_json::from_str::<Vec<RateCard>>(text).map_err(err);
+    }
+    if v.get("cards").is_some() {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Many {
+            cards: Vec<RateCard>,
+        }
+        return serde_json::from_str::<Many>(text).map(|m| m.cards).map_err(err);
+    }
+    serde_json::from_str::<RateCard>(text)
+        .map(|c| vec![c])
+        .map_err(err)
+}
+
+/// Parses TOML or JSON card text (`json` picks the format); `file` names it in errors.
+/// The cards are validated (each on its own) before they are returned.
+pub fn parse_cards(text: &str, json: bool, file: &str) -> Result<Vec<RateCard>, RatingError> {
+    let cards = if json {
+        json_cards(text, file)?
+    } else {
+        toml_cards(text, file)?
+    };
+    validate_cards(&cards, file)?;
+    Ok(cards)
+}
+
+fn validate_cards(cards: &[RateCard], file: &str) -> Result<(), RatingError> {
+    RateBook::new(cards.to_vec())
+        .map(|_| ())
+        .map_err(|errors| RatingError::Card {
+            file: file.to_string(),
+            errors,
+        })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Spreadsheets
+// ---------------------------------------------------------------------------------------------
+
+/// A spreadsheet cell as the importer sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CellValue {
+    /// Nothing.
+    Empty,
+    /// Text as typed.
+    Text(String),
+    /// A number, as its exact shortest decimal text (`0.9`, `12`).
+    Number(String),
+    /// A date cell.
+    Date(NaiveDate),
+}
+
+impl CellValue {
+    fn text(&self) -> String {
+        match self {
+            CellValue::Empty => String::new(),
+            CellValue::Text(s) | CellValue::Number(s) => s.trim().to_string(),
+            CellValue::Date(d) => d.format("%Y-%m-%d").to_string(),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        match self {
+            CellValue::Empty => true,
+            CellValue::Text(s) => s.trim().is_empty(),
+            _ => false,
+        }
+    }
+}
+
+/// A sheet: its name and rows (1-based row numbers, cells from column A).
+#[derive(Debug, Clone, Default)]
+pub struct Sheet {
+    /// Sheet name (`csv` for a CSV file).
+    pub name: String,
+    /// `(row number, cells)`.
+    pub rows: Vec<(usize, Vec<CellValue>)>,
+}
+
+/// `0 → A`, `25 → Z`, `26 → AA`.
+pub fn column_letter(mut i: usize) -> String {
+    let mut s = Vec::new();
+    loop {
+        s.push(char::from(b'A' + u8::try_from(i % 26).unwrap_or(0)));
+        if i < 26 {
+            break;
+        }
+        i = i / 26 - 1;
+    }
+    s.iter().rev().collect()
+}
+
+fn decode_text(bytes: &[u8]) -> String {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    match std::str::from_utf8(bytes) {
+        Ok(s) => s.to_string(),
+        Err(_) => encoding_rs::GB18030.decode(bytes).0.into_owned(),
+    }
+}
+
+fn csv_sheet(bytes: &[u8], file: &str) -> Result<Sheet, RatingError> {
+    let text = decode_text(bytes);
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let mut sheet = Sheet {
+        name: "csv".to_string(),
+        rows: Vec::new(),
+    };
+    for rec in rdr.records() {
+        let rec = rec.map_err(|e| RatingError::Parse {
+            place: format!(
+                "{file}:{}",
+                e.position().map_or(0, |p| usize::try_from(p.line()).unwrap_or(0))
+            ),
+            message: e.to_string(),
+        })?;
+        let row = rec
+            .position()
+            .map_or(sheet.rows.len() + 1, |p| usize::try_from(p.line()).unwrap_or(0));
+        let cells = rec
+            .iter()
+            .map(|c| {
+                let t = c.trim();
+                if t.is_empty() {
+                    CellValue::Empty
+                } else {
+                    CellValue::Text(t.to_string())
+                }
+            })
+            .collect();
+        sheet.rows.push((row, cells));
+    }
+    Ok(sheet)
+}
+
+/// Exact decimal text of a float cell: the shortest text that reads back as the same float.
+fn float_text(f: f64) -> String {
+    let s = format!("{f}");
+    if s.contains('e') || s.contains('E') {
+        format!("{f:.6}")
+    } else {
+        s
+    }
+}
+
+fn excel_serial_date(serial: f64) -> Option<NaiveDate> {
+    let days: i64 = format!("{:.0}", serial.floor()).parse().ok()?;
+    NaiveDate::from_ymd_opt(1899, 12, 30)?.checked_add_signed(chrono::Duration::days(days))
+}
+
+fn workbook_sheets(path: &Path) -> Result<Vec<Sheet>, RatingError> {
+    use calamine::{open_workbook_auto, Data, Reader};
+    let file = path.display().to_string();
+    let mut wb = open_workbook_auto(path).map_err(|e| RatingError::Workbook {
+        file: file.clone(),
+        message: e.to_string(),
+    })?;
+    let mut out = Vec::new();
+    for name in wb.sheet_names() {
+        let range = wb.worksheet_range(&name).map_err(|e| RatingError::Workbook {
+            file: file.clone(),
+            message: format!("sheet {name:?}: {e}"),
+        })?;
+        let (r0, c0) = range.start().unwrap_or((0, 0));
+        let (r0, c0) = (
+            usize::try_from(r0).unwrap_or(0),
+            usize::try_from(c0).unwrap_or(0),
+        );
+        let mut sheet = Sheet {
+            name: name.clone(),
+            rows: Vec::new(),
+        };
+        for (i, row) in range.rows().enumerate() {
+            let mut cells = vec![CellValue::Empty; c0];
+            cells.extend(row.iter().map(|d| match d {
+                Data::Empty => CellValue::Empty,
+                Data::String(s) => CellValue::Text(s.clone()),
+                Data::Int(i) => CellValue::Number(i.to_string()),
+                Data::Float(f) => CellValue::Number(float_text(*f)),
+                Data::Bool(b) => CellValue::Text(b.to_string()),
+                Data::DateTime(dt) => match excel_serial_date(dt.as_f64()) {
+                    Some(d) => CellValue::Date(d),
+                    None => CellValue::Text(dt.to_string()),
+                },
+                Data::DateTimeIso(s) | Data::DurationIso(s) => CellValue::Text(s.clone()),
+                Data::Error(e) => CellValue::Text(format!("#ERROR {e}")),
+            }));
+            sheet.rows.push((r0 + i + 1, cells));
+        }
+        out.push(sheet);
+    }
+    Ok(out)
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Col {
+    Region,
+    Zone,
+    Carrier,
+    Service,
+    FirstWeight,
+    FirstPrice(Option<Grams>),
+    StepWeight,
+    StepPrice(Option<Grams>),
+    Flat,
+    Bracket { from: Grams, to: Grams },
+    Above { threshold: Grams, mode: AboveMode },
+    Remote,
+    Ignore,
+}
+
+fn normalize_header(h: &str) -> String {
+    h.chars()
+        .filter(|c| !c.is_whitespace())
+        .map(|c| match c {
+            '（' => '(',
+            '）' => ')',
+            '：' => ':',
+            '～' => '~',
+            '＞' => '>',
+            '≥' => '>',
+            c => c.to_ascii_lowercase(),
+        })
+        .collect()
+}
+
+fn strip_parens(h: &str) -> String {
+    let mut out = String::new();
+    let mut depth = 0u32;
+    for c in h.chars() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth = depth.saturating_sub(1),
+            c if depth == 0 => out.push(c),
+            _ => {}
+        }
+    }
+    out
+}
+
+const PRICE_HINTS: &[&str] = &["价", "费", "元", "¥", "￥", "price", "fee", "cost", "rmb", "cny"];
+
+fn has_price_hint(h: &str) -> bool {
+    PRICE_HINTS.iter().any(|p| h.contains(p))
+}
+
+/// A weight written in a header (`首重(1kg)`, `续重0.5kg`), not a per-unit (`元/kg`).
+fn weight_in_header(h: &str) -> Option<Grams> {
+    let chars: Vec<char> = h.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        if chars[i].is_ascii_digit() && (i == 0 || chars[i - 1] != '/') {
+            let start = i;
+            while i < chars.len() && (chars[i].is_ascii_digit() || chars[i] == '.') {
+                i += 1;
+            }
+            let num: String = chars[start..i].iter().collect();
+            let rest: String = chars[i..].iter().collect();
+            if rest.starts_with("kg") || rest.starts_with("公斤") || rest.starts_with("千克") {
+                return parse_decimal(&num, 3).map(Grams);
+            }
+            if rest.starts_with('g') || rest.starts_with('克') {
+                return parse_decimal(&num, 0).map(Grams);
+            }
+        } else {
+            i += 1;
+        }
+    }
+    None
+}
+
+/// `0-1kg`, `1.01-2`, `0~0.5公斤`, `500-1000g`, `≤1kg`, `1kg以内` → (from, to) in grams.
+fn bracket_in_header(h: &str) -> Option<(Grams, Grams)> {
+    let h = strip_parens(h);
+    let (body, grams) = if let Some(b) = h
+        .strip_suffix("kg")
+        .or_else(|| h.strip_suffix("公斤"))
+        .or_else(|| h.strip_suffix("千克"))
+    {
+        (b.to_string(), false)
+    } else if let Some(b) = h.strip_suffix('g').or_else(|| h.strip_suffix("克")) {
+        (b.to_string(), true)
+    } else {
+        (h.clone(), false)
+    };
+    let scale = if grams { 0 } else { 3 };
+    let unit_trim = |s: &str| -> String {
+        s.trim_end_matches("kg")
+            .trim_end_matches("公斤")
+            .trim_end_matches('g')
+            .trim_end_matches('克')
+            .to_string()
+    };
+    for prefix in ["<=", "≤", "0<w<=", "0<"] {
+        if let Some(n) = body.strip_prefix(prefix) {
+            return Some((Grams(0), Grams(parse_decimal(&unit_trim(n), scale)?)));
+        }
+    }
+    for suffix in ["以内", "及以下", "以下"] {
+        if let Some(n) = body.strip_suffix(suffix) {
+            let n = unit_trim(n);
+            let n = n
+                .strip_suffix("kg")
+                .or_else(|| n.strip_suffix("公斤"))
+                .unwrap_or(&n);
+            return Some((Grams(0), Grams(parse_decimal(n, 3)?)));
+        }
+    }
+    for sep in ["-", "~", "–", "—", "至", "到"] {
+        if let Some((a, b)) = body.split_once(sep) {
+            let a = parse_decimal(&unit_trim(a), scale)?;
+            let b = parse_decimal(&unit_trim(b), scale)?;
+            return Some((Grams(a), Grams(b)));
+        }
+    }
+    None
+}
+
+/// `3kg以上`, `>3kg`, `超过3kg续重(元/kg)`, `above 3kg`.
+fn above_in_header(h: &str) -> Option<(Grams, AboveMode)> {
+    let bare = strip_parens(h);
+    let is_above = bare.contains("以上")
+        || bare.starts_with('>')
+        || bare.starts_with("超过")
+        || bare.starts_with("above")
+        || bare.starts_with("over");
+    if !is_above {
+        return None;
+    }
+    let threshold = weight_in_header(&bare).or_else(|| {
+        let digits: String = bare
+            .chars()
+            .skip_while(|c| !c.is_ascii_digit())
+            .take_while(|c| c.is_ascii_digit() || *c == '.')
+            .collect();
+        parse_decimal(&digits, 3).map(Grams)
+    })?;
+    let add = ["续", "超出", "additional", "extra", "每增加"]
+        .iter()
+        .any(|k| h.contains(k));
+    Some((
+        threshold,
+        if add {
+            AboveMode::AddSteps
+        } else {
+            AboveMode::WholeWeight
+        },
+    ))
+}
+
+fn classify(header: &str) -> Col {
+    let h = normalize_header(header);
+    let bare = strip_parens(&h);
+    let bare = bare.trim_end_matches(':');
+    const REGION: &[&str] = &[
+        "省份", "目的地", "目的省份", "到达省份", "收件省份", "目的地区", "地区", "区域", "省",
+        "省市", "province", "destination", "region", "dest", "to",
+    ];
+    const ZONE: &[&str] = &["分区", "区号", "价格区", "zone"];
+    const CARRIER: &[&str] = &["承运商", "快递公司", "快递", "物流公司", "carrier", "express"];
+    const SERVICE: &[&str] = &["产品", "服务", "产品类型", "服务类型", "service", "product"];
+    const FLAT: &[&str] = &["运费", "价格", "一口价", "price", "flat", "fee"];
+    if REGION.contains(&bare) {
+        return Col::Region;
+    }
+    if ZONE.contains(&bare) {
+        return Col::Zone;
+    }
+    if CARRIER.contains(&bare) {
+        return Col::Carrier;
+    }
+    if SERVICE.contains(&bare) {
+        return Col::Service;
+    }
+    if h.contains("偏远") || h.contains("附加") || h.contains("remote") || h.contains("surcharge")
+    {
+        return Col::Remote;
+    }
+    if let Some((threshold, mode)) = above_in_header(&h) {
+        return Col::Above { threshold, mode };
+    }
+    let is_first = h.starts_with("首重") || h.starts_with("first");
+    let is_step = h.starts_with("续重")
+        || h.starts_with("续")
+        || h.starts_with("additional")
+        || h.starts_with("extra")
+        || h.starts_with("step")
+        || h.starts_with("perkg")
+        || h.starts_with("每公斤");
+    if is_first || is_step {
+        let price = has_price_hint(&h) || h.contains("/kg") || h.contains("/公斤");
+        let w = weight_in_header(&h);
+        return match (is_first, price) {
+            (true, true) => Col::FirstPrice(w),
+            (true, false) => Col::FirstWeight,
+            (false, true) => Col::StepPrice(w),
+            (false, false) => Col::StepWeight,
+        };
+    }
+    if FLAT.contains(&bare) {
+        return Col::Flat;
+    }
+    if let Some((from, to)) = bracket_in_header(&h) {
+        return Col::Bracket { from, to };
+    }
+    Col::Ignore
+}
+
+/// Province groups carriers write in one cell.
+const GROUPS: &[(&str, &[u8])] = &[
+    ("江浙沪皖", &[32, 33, 31, 34]),
+    ("江浙皖沪", &[32, 33, 34, 31]),
+    ("江浙沪", &[32, 33, 31]),
+    ("京津冀", &[11, 12, 13]),
+    ("黑吉辽", &[23, 22, 21]),
+    ("东三省", &[21, 22, 23]),
+    ("东北三省", &[21, 22, 23]),
+    ("川渝", &[51, 50]),
+    ("港澳台", &[81, 82, 71]),
+    ("港澳", &[81, 82]),
+    ("新疆西藏", &[65, 54]),
+    ("青宁", &[63, 64]),
+];
+
+const DEFAULT_WORDS: &[&str] = &[
+    "其他", "其它", "其余", "其他地区", "其它地区", "其余地区", "其他省份", "默认", "default",
+    "others", "other", "rest",
+];
+
+const UNSERVICEABLE_WORDS: &[&str] = &["不配送", "停发", "不派送", "不发", "不送", "暂停", "-", "/", "—"];
+
+#[derive(Debug, Default)]
+struct RegionCell {
+    provinces: Vec<ProvinceCode>,
+    cities: Vec<CityCode>,
+    default: bool,
+}
+
+fn parse_region_cell(text: &str) -> Result<RegionCell, String> {
+    let mut out = RegionCell::default();
+    let tokens = text
+        .split(|c: char| "、,，/;；|+＋和 \t".contains(c))
+        .map(str::trim)
+        .filter(|t| !t.is_empty());
+    for tok in tokens {
+        let lower = tok.to_ascii_lowercase();
+        if DEFAULT_WORDS.contains(&lower.as_str()) {
+            out.default = true;
+            continue;
+        }
+        if let Some((_, codes)) = GROUPS.iter().find(|(n, _)| *n == tok) {
+            for c in *codes {
+                if let Some(p) = ProvinceCode::new(*c) {
+                    out.provinces.push(p);
+                }
+            }
+            continue;
+        }
+        if let Some(p) = ProvinceCode::parse(tok) {
+            out.provinces.push(p);
+            continue;
+        }
+        if let Some(c) = CityCode::parse(tok) {
+            out.cities.push(c);
+            continue;
+        }
+        // `广东深圳`, `广东省深圳市`: a province and a city, nothing else.
+        if let Some(m) = region::match_address(tok) {
+            if m.consumed == tok.len() {
+                if let Some(c) = m.region.city {
+                    out.cities.push(c);
+                    continue;
+                }
+            }
+        }
+        return Err(format!(
+            "unknown province {tok:?} (expected a province name such as 广东/广东省, a group such as 江浙沪, a city, or 其他)"
+        ));
+    }
+    if out.provinces.is_empty() && out.cities.is_empty() && !out.default {
+        return Err("no province in the destination cell".to_string());
+    }
+    Ok(out)
+}
+
+/// Card-level settings from the key/value rows above the header.
+#[derive(Debug, Default, Clone)]
+struct Meta {
+    carrier: Option<String>,
+    carrier_name: Option<String>,
+    service: Option<String>,
+    origin: Option<String>,
+    version: Option<String>,
+    effective_from: Option<DateTime<Utc>>,
+    effective_to: Option<DateTime<Utc>>,
+    divisor: Option<u32>,
+    rounding: Rounding,
+    min_charge: Fen,
+    max_weight: Option<Grams>,
+    boundary: Option<Boundary>,
+    fuel_bp: Option<u32>,
+    insurance_bp: Option<u32>,
+    insurance_min: Fen,
+    first_g: Option<Grams>,
+    step_g: Option<Grams>,
+}
+
+enum MetaKey {
+    Carrier,
+    CarrierName,
+    Service,
+    Origin,
+    Version,
+    From,
+    To,
+    Divisor,
+    RoundStep,
+    Tolerance,
+    MinWeight,
+    MinCharge,
+    MaxWeight,
+    Boundary,
+    Fuel,
+    InsuranceRate,
+    InsuranceMin,
+    FirstWeight,
+    StepWeight,
+}
+
+fn meta_key(k: &str) -> Option<MetaKey> {
+    let k = normalize_header(k);
+    let k = k.trim_end_matches(':');
+    let k = strip_parens(k);
+    Some(match k.as_str() {
+        "承运商" | "快递公司" | "快递" | "物流公司" | "carrier" => MetaKey::Carrier,
+        "承运商名称" | "快递名称" | "carrier_name" => MetaKey::CarrierName,
+        "产品" | "服务" | "产品类型" | "服务类型" | "service" | "product" => MetaKey::Service,
+        "始发地" | "发货地" | "寄件地" | "origin" => MetaKey::Origin,
+        "版本" | "报价版本" | "version" => MetaKey::Version,
+        "生效日期" | "生效时间" | "开始日期" | "effective_from" | "valid_from" => MetaKey::From,
+        "失效日期" | "截止日期" | "结束日期" | "effective_to" | "valid_to" => MetaKey::To,
+        "抛比" | "计泡系数" | "体积重系数" | "材积系数" | "divisor" | "dim_divisor" => {
+            MetaKey::Divisor
+        }
+        "进位" | "进位单位" | "计重单位" | "rounding" | "rounding_step" => MetaKey::RoundStep,
+        "进位容差" | "容差" | "tolerance" => MetaKey::Tolerance,
+        "最低计费重量" | "最低计重" | "min_weight" => MetaKey::MinWeight,
+        "最低收费" | "最低消费" | "min_charge" => MetaKey::MinCharge,
+        "最大重量" | "限重" | "max_weight" => MetaKey::MaxWeight,
+        "区间规则" | "区间" | "boundary" => MetaKey::Boundary,
+        "燃油附加费" | "燃油附加" | "燃油" | "fuel" => MetaKey::Fuel,
+        "保价费率" | "insurance_rate" => MetaKey::InsuranceRate,
+        "保价最低" | "保价最低收费" | "insurance_min" => MetaKey::InsuranceMin,
+        "首重重量" | "first_weight" => MetaKey::FirstWeight,
+        "续重重量" | "续重单位" | "step_weight" => MetaKey::StepWeight,
+        _ => return None,
+    })
+}
+
+fn parse_percent_bp(s: &str) -> Option<u32> {
+    let t = s.trim().trim_end_matches('%').trim_end_matches('％');
+    parse_decimal(t, 2).and_then(|v| u32::try_from(v).ok())
+}
+
+fn money(s: &str) -> Option<i64> {
+    let t = s
+        .trim()
+        .trim_start_matches(['¥', '￥'])
+        .trim_end_matches('元')
+        .trim();
+    parse_decimal(t, 2)
+}
+
+/// Weight in kg (the carriers' unit) unless a unit is written.
+fn weight_kg(s: &str) -> Option<Grams> {
+    let t = s.trim().to_ascii_lowercase();
+    if t.ends_with("kg") || t.ends_with('g') || t.ends_with("公斤") || t.ends_with('克') {
+        parse_weight(&t).ok()
+    } else {
+        parse_decimal(&t, 3).map(Grams)
+    }
+}
+
+struct SheetCtx<'a> {
+    file: &'a str,
+    sheet: &'a str,
+}
+
+impl SheetCtx<'_> {
+    fn cell(&self, row: usize, col: usize, header: &str, message: String) -> RatingError {
+        RatingError::Cell {
+            file: self.file.to_string(),
+            sheet: self.sheet.to_string(),
+            row,
+            column: column_letter(col),
+            header: header.to_string(),
+            message,
+        }
+    }
+
+    fn sheet(&self, message: String) -> RatingError {
+        RatingError::Sheet {
+            file: self.file.to_string(),
+            sheet: self.sheet.to_string(),
+            message,
+        }
+    }
+}
+
+fn apply_meta(
+    meta: &mut Meta,
+    key: MetaKey,
+    value: &CellValue,
+    cx: &SheetCtx<'_>,
+    row: usize,
+    col: usize,
+    key_text: &str,
+) -> Result<(), RatingError> {
+    let v = value.text();
+    let bad = |what: &str| cx.cell(row, col, key_text, format!("bad {what} {v:?}"));
+    let date = |value: &CellValue| -> Option<DateTime<Utc>> {
+        match value {
+            CellValue::Date(d) => domain::rates::parse_instant(&d.format("%Y-%m-%d").to_string()),
+            other => domain::rates::parse_instant(&other.text()),
+        }
+    };
+    match key {
+        MetaKey::Carrier => meta.carrier = Some(v),
+        MetaKey::CarrierName => meta.carrier_name = Some(v),
+        MetaKey::Service => meta.service = Some(v),
+        MetaKey::Origin => meta.origin = Some(v),
+        MetaKey::Version => meta.version = Some(v),
+        MetaKey::From => {
+            meta.effective_from = Some(date(value).ok_or_else(|| bad("date (2025-01-01)"))?)
+        }
+        MetaKey::To => meta.effective_to = Some(date(value).ok_or_else(|| bad("date (2025-01-01)"))?),
+        MetaKey::Divisor => {
+            meta.divisor = if v == "0" || v == "不计泡" || v.eq_ignore_ascii_case("off") {
+                None
+            } else {
+                Some(v.parse().map_err(|_| bad("divisor (6000)"))?)
+            }
+        }
+        MetaKey::RoundStep => {
+            meta.rounding.step_g = weight_kg(&v).filter(|g| g.0 > 0).ok_or_else(|| bad("weight step in kg (0.5)"))?
+        }
+        MetaKey::Tolerance => {
+            meta.rounding.tolerance_g = weight_kg(&v).ok_or_else(|| bad("tolerance in kg (0.05)"))?
+        }
+        MetaKey::MinWeight => {
+            meta.rounding.min_g = weight_kg(&v).ok_or_else(|| bad("weight in kg"))?
+        }
+        MetaKey::MinCharge => meta.min_charge = Fen(money(&v).ok_or_else(|| bad("amount in 元"))?),
+        MetaKey::MaxWeight => meta.max_weight = Some(weight_kg(&v).ok_or_else(|| bad("weight in kg"))?),
+        MetaKey::Boundary => {
+            meta.boundary = Some(match v.as_str() {
+                "(a,b]" | "含上限" | "左开右闭" => Boundary::UpperInclusive,
+                "[a,b)" | "含下限" | "左闭右开" => Boundary::LowerInclusive,
+                _ => return Err(bad("boundary ((a,b] or [a,b))")),
+            })
+        }
+        MetaKey::Fuel => meta.fuel_bp = Some(parse_percent_bp(&v).ok_or_else(|| bad("percentage (12.5%)"))?),
+        MetaKey::InsuranceRate => {
+            meta.insurance_bp = Some(parse_percent_bp(&v).ok_or_else(|| bad("percentage (0.5%)"))?)
+        }
+        MetaKey::InsuranceMin => meta.insurance_min = Fen(money(&v).ok_or_else(|| bad("amount in 元"))?),
+        MetaKey::FirstWeight => meta.first_g = Some(weight_kg(&v).ok_or_else(|| bad("weight in kg"))?),
+        MetaKey::StepWeight => meta.step_g = Some(weight_kg(&v).filter(|g| g.0 > 0).ok_or_else(|| bad("weight in kg"))?),
+    }
+    Ok(())
+}
+
+/// One priced row, before grouping into cards.
+struct PricedRow {
+    row: usize,
+    carrier: Option<String>,
+    service: Option<String>,
+    zone: String,
+    region: RegionCell,
+    region_col: usize,
+    pricing: Option<Pricing>,
+    remote: Option<Fen>,
+}
+
+/// Imports one sheet. Returns no cards (and no error) when the sheet has no header row at all
+/// (an instructions sheet, say).
+pub fn import_sheet(
+    file: &str,
+    sheet: &Sheet,
+    notes: &mut Vec<String>,
+) -> Result<Vec<RateCard>, RatingError> {
+    let cx = SheetCtx {
+        file,
+        sheet: &sheet.name,
+    };
+    let mut meta = Meta::default();
+    let mut header: Option<(usize, Vec<(String, Col)>)> = None;
+    let mut data_start = sheet.rows.len();
+    for (idx, (row, cells)) in sheet.rows.iter().enumerate() {
+        let classes: Vec<(String, Col)> = cells.iter().map(|c| {
+            let t = c.text();
+            let col = if t.is_empty() { Col::Ignore } else { classify(&t) };
+            (t, col)
+        }).collect();
+        let has_region = classes.iter().any(|(_, c)| *c == Col::Region);
+        let has_price = classes.iter().any(|(_, c)| {
+            matches!(
+                c,
+                Col::FirstPrice(_) | Col::StepPrice(_) | Col::Flat | Col::Bracket { .. } | Col::Above { .. }
+            )
+        });
+        if has_region && has_price {
+            header = Some((*row, classes));
+            data_start = idx + 1;
+            break;
+        }
+        // Key/value rows: `承运商 | SF` or `承运商：SF` in one cell.
+        let first = cells.iter().position(|c| !c.is_empty());
+        if let Some(i) = first {
+            let text = cells[i].text();
+            if let Some(key) = meta_key(&text) {
+                let value = cells[i + 1..]
+                    .iter()
+                    .find(|c| !c.is_empty())
+                    .cloned()
+                    .unwrap_or(CellValue::Empty);
+                if value.is_empty() {
+                    return Err(cx.cell(*row, i, &text, "key without a value".to_string()));
+                }
+                apply_meta(&mut meta, key, &value, &cx, *row, i + 1, &text)?;
+            } else if let Some((k, v)) = text.split_once([':', '：']) {
+                if let Some(key) = meta_key(k) {
+                    apply_meta(&mut meta, key, &CellValue::Text(v.to_string()), &cx, *row, i, k)?;
+                }
+            }
+        }
+    }
+    let Some((header_row, cols)) = header else {
+        let has_content = sheet.rows.iter().any(|(_, c)| c.iter().any(|c| !c.is_empty()));
+        if has_content {
+            notes.push(format!(
+                "sheet {:?}: no header row with a destination column (省份/目的地/province) and price columns; skipped",
+                sheet.name
+            ));
+        }
+        return Ok(Vec::new());
+    };
+
+    // Columns.
+    let find = |want: &dyn Fn(&Col) -> bool| cols.iter().position(|(_, c)| want(c));
+    let region_col = find(&|c| *c == Col::Region).unwrap_or(0);
+    let zone_col = find(&|c| *c == Col::Zone);
+    let carrier_col = find(&|c| *c == Col::Carrier);
+    let service_col = find(&|c| *c == Col::Service);
+    let first_w_col = find(&|c| *c == Col::FirstWeight);
+    let first_p_col = find(&|c| matches!(c, Col::FirstPrice(_)));
+    let step_w_col = find(&|c| *c == Col::StepWeight);
+    let step_p_col = find(&|c| matches!(c, Col::StepPrice(_)));
+    let flat_col = find(&|c| *c == Col::Flat);
+    let remote_col = find(&|c| *c == Col::Remote);
+    let above_col = find(&|c| matches!(c, Col::Above { .. }));
+    for (i, (h, c)) in cols.iter().enumerate() {
+        if *c == Col::Ignore && !h.is_empty() {
+            notes.push(format!(
+                "sheet {:?}: column {} ({h}) ignored",
+                sheet.name,
+                column_letter(i)
+            ));
+        }
+    }
+    // First/step "weight" columns without any price column are price columns with 1 kg units
+    // (`首重 | 续重` holding 3.5 | 0.8).
+    let (first_p_col, first_w_col) = match (first_p_col, first_w_col) {
+        (None, Some(w)) => (Some(w), None),
+        other => other,
+    };
+    let (step_p_col, step_w_col) = match (step_p_col, step_w_col) {
+        (None, Some(w)) => (Some(w), None),
+        other => other,
+    };
+    let header_weight = |i: Option<usize>| {
+        i.and_then(|i| match &cols[i].1 {
+            Col::FirstPrice(w) | Col::StepPrice(w) => *w,
+            _ => weight_in_header(&normalize_header(&cols[i].0)),
+        })
+    };
+    let first_g_default = header_weight(first_p_col).or(meta.first_g).unwrap_or(Grams(1000));
+    let step_g_default = header_weight(step_p_col)
+        .filter(|_| {
+            // `续重(元/kg)` is a per-kg price, not a 1 kg step written in the header.
+            step_p_col.is_some_and(|i| !normalize_header(&cols[i].0).contains("/"))
+        })
+        .or(meta.step_g)
+        .unwrap_or(Grams(1000));
+
+    // Brackets from the headers, checked for gaps and overlaps.
+    let boundary = meta.boundary.unwrap_or(Boundary::UpperInclusive);
+    let mut bracket_cols: Vec<(usize, Grams, Grams)> = Vec::new();
+    for (i, (h, c)) in cols.iter().enumerate() {
+        if let Col::Bracket { from, to } = c {
+            let mut from = *from;
+            let expect = bracket_cols.last().map_or(Grams(0), |(_, _, t)| *t);
+            // Chinese tables write `0-1, 1.01-2`: (a,b] at 0.01 kg (or 1 g) granularity.
+            if from > expect && from.0 - expect.0 <= 10 && boundary == Boundary::UpperInclusive {
+                from = expect;
+            }
+            if *to <= from {
+                return Err(cx.cell(header_row, i, h, format!("empty weight bracket {h:?}")));
+            }
+            if from > expect {
+                return Err(cx.cell(
+                    header_row,
+                    i,
+                    h,
+                    format!(
+                        "gapped brackets: nothing prices {}–{} (previous bracket ends at {})",
+                        domain::rates::format_kg(expect),
+                        domain::rates::format_kg(from),
+                        domain::rates::format_kg(expect)
+                    ),
+                ));
+            }
+            if from < expect {
+                return Err(cx.cell(
+                    header_row,
+                    i,
+                    h,
+                    format!(
+                        "overlapping brackets: {}–{} is also in the previous bracket",
+                        domain::rates::format_kg(from),
+                        domain::rates::format_kg(expect)
+                    ),
+                ));
+            }
+            bracket_cols.push((i, from, *to));
+        }
+    }
+    let above = above_col.and_then(|i| match &cols[i].1 {
+        Col::Above { threshold, mode } => Some((i, *threshold, *mode)),
+        _ => None,
+    });
+    if let (Some((i, threshold, _)), Some((_, _, last_to))) = (above, bracket_cols.last()) {
+        if threshold != *last_to {
+            return Err(cx.cell(
+                header_row,
+                i,
+                &cols[i].0,
+                format!(
+                    "threshold {} does not continue the last bracket, which ends at {}",
+                    domain::rates::format_kg(threshold),
+                    domain::rates::format_kg(*last_to)
+                ),
+            ));
+        }
+    }
+    let model_first = first_p_col.is_some() || step_p_col.is_some();
+    let model_brackets = !bracket_cols.is_empty();
+    if model_first && model_brackets {
+        return Err(cx.sheet(format!(
+            "row {header_row}: both 首重/续重 columns and weight-bracket columns; use one pricing model per sheet"
+        )));
+    }
+    if model_first && (first_p_col.is_none() || step_p_col.is_none()) {
+        return Err(cx.sheet(format!(
+            "row {header_row}: a 首重 price column needs a 续重 price column too (found {})",
+            if first_p_col.is_some() { "首重 only" } else { "续重 only" }
+        )));
+    }
+    if !model_first && !model_brackets && flat_col.is_none() {
+        if let Some((i, _, _)) = above {
+            return Err(cx.cell(header_row, i, &cols[i].0, "a per-kg column above a threshold needs weight brackets before it".to_string()));
+        }
+    }
+
+    // Rows.
+    let header_text = |i: usize| cols.get(i).map_or(String::new(), |(h, _)| h.clone());
+    let mut priced: Vec<PricedRow> = Vec::new();
+    for (row, cells) in &sheet.rows[data_start..] {
+        let row = *row;
+        if cells.iter().all(CellValue::is_empty) {
+            continue;
+        }
+        let get = |i: usize| cells.get(i).cloned().unwrap_or(CellValue::Empty);
+        let region_text = get(region_col).text();
+        if region_text.is_empty() {
+            return Err(cx.cell(row, region_col, &header_text(region_col), "no destination in a priced row".to_string()));
+        }
+        let region = parse_region_cell(&region_text)
+            .map_err(|m| cx.cell(row, region_col, &header_text(region_col), m))?;
+        let price_cols: Vec<usize> = first_p_col
+            .into_iter()
+            .chain(step_p_col)
+            .chain(flat_col)
+            .chain(bracket_cols.iter().map(|(i, _, _)| *i))
+            .chain(above.map(|(i, _, _)| i))
+            .collect();
+        let unserviceable = price_cols.iter().all(|i| {
+            let t = get(*i).text();
+            t.is_empty() || UNSERVICEABLE_WORDS.contains(&t.as_str())
+        });
+        let price_at = |i: usize| -> Result<Fen, RatingError> {
+            let t = get(i).text();
+            if t.is_empty() {
+                return Err(cx.cell(row, i, &header_text(i), "missing price".to_string()));
+            }
+            let v = money(&t).ok_or_else(|| {
+                cx.cell(row, i, &header_text(i), format!("not a price {t:?} (元, at most 2 decimals)"))
+            })?;
+            if v < 0 {
+                return Err(cx.cell(row, i, &header_text(i), format!("negative price {t}")));
+            }
+            Ok(Fen(v))
+        };
+        let weight_at = |i: Option<usize>, default: Grams| -> Result<Grams, RatingError> {
+            let Some(i) = i else { return Ok(default) };
+            let t = get(i).text();
+            if t.is_empty() {
+                return Ok(default);
+            }
+            let g = weight_kg(&t).ok_or_else(|| {
+                cx.cell(row, i, &header_text(i), format!("not a weight {t:?} (kg, at most 3 decimals)"))
+            })?;
+            if g.0 <= 0 {
+                return Err(cx.cell(row, i, &header_text(i), format!("weight must be positive, got {t}")));
+            }
+            Ok(g)
+        };
+        let pricing = if unserviceable {
+            None
+        } else if model_first {
+            let (Some(fp), Some(sp)) = (first_p_col, step_p_col) else {
+                return Err(cx.sheet("首重/续重 columns missing".to_string()));
+            };
+            Some(Pricing::FirstAdditional {
+                first_g: weight_at(first_w_col, first_g_default)?,
+                first_fen: price_at(fp)?,
+                step_g: weight_at(step_w_col, step_g_default)?,
+                step_fen: price_at(sp)?,
+            })
+        } else if model_brackets {
+            let mut brackets = Vec::with_capacity(bracket_cols.len());
+            for (i, from, to) in &bracket_cols {
+                brackets.push(Bracket {
+                    from_g: *from,
+                    to_g: *to,
+                    fen: price_at(*i)?,
+                });
+            }
+            let above = match above {
+                Some((i, _, mode)) if !get(i).is_empty() => Some(Above {
+                    mode,
+                    step_g: Grams(1000),
+                    step_fen: price_at(i)?,
+                }),
+                _ => None,
+            };
+            Some(Pricing::Brackets {
+                boundary,
+                brackets,
+                above,
+            })
+        } else if let Some(fc) = flat_col {
+            Some(Pricing::Flat { fen: price_at(fc)? })
+        } else {
+            return Err(cx.sheet(format!("row {header_row}: no price columns")));
+        };
+        let remote = match remote_col {
+            Some(i) if !get(i).is_empty() => {
+                let t = get(i).text();
+                let v = money(&t).ok_or_else(|| cx.cell(row, i, &header_text(i), format!("not an amount {t:?}")))?;
+                if v < 0 {
+                    return Err(cx.cell(row, i, &header_text(i), format!("negative price {t}")));
+                }
+                (v > 0).then_some(Fen(v))
+            }
+            _ => None,
+        };
+        let zone = zone_col
+            .map(|i| get(i).text())
+            .filter(|z| !z.is_empty())
+            .unwrap_or_else(|| region_text.clone());
+        priced.push(PricedRow {
+            row,
+            carrier: carrier_col.map(|i| get(i).text()).filter(|s| !s.is_empty()),
+            service: service_col.map(|i| get(i).text()).filter(|s| !s.is_empty()),
+            zone,
+            region,
+            region_col,
+            pricing,
+            remote,
+        });
+    }
+    if priced.is_empty() {
+        return Err(cx.sheet(format!("no priced rows below the header in row {header_row}")));
+    }
+
+    // Group rows into cards by (carrier, service).
+    let mut groups: BTreeMap<(String, String), Vec<&PricedRow>> = BTreeMap::new();
+    for r in &priced {
+        let carrier = r
+            .carrier
+            .clone()
+            .or_else(|| meta.carrier.clone())
+            .ok_or_else(|| cx.sheet("no carrier: add a `承运商 | SF` row above the header or a 承运商 column".to_string()))?;
+        let service = r
+            .service
+            .clone()
+            .or_else(|| meta.service.clone())
+            .unwrap_or_else(|| "standard".to_string());
+        groups.entry((carrier, service)).or_default().push(r);
+    }
+    let effective_from = meta
+        .effective_from
+        .ok_or_else(|| cx.sheet("no effective date: add a `生效日期 | 2025-01-01` row above the header".to_string()))?;
+    let mut cards = Vec::with_capacity(groups.len());
+    for ((carrier, service), rows) in groups {
+        cards.push(build_card(&cx, &meta, carrier, service, effective_from, &rows)?);
+    }
+    Ok(cards)
+}
+
+fn build_card(
+    cx: &SheetCtx<'_>,
+    meta: &Meta,
+    carrier: String,
+    service: String,
+    effective_from: DateTime<Utc>,
+    rows: &[&PricedRow],
+) -> Result<RateCard, RatingError> {
+    let mut zones: Vec<Zone> = Vec::new();
+    let mut zone_rows: Vec<usize> = Vec::new();
+    let mut unserviceable = Areas::default();
+    let mut default_zone = None;
+    let mut seen_p: BTreeMap<u8, usize> = BTreeMap::new();
+    let mut seen_c: BTreeMap<u16, usize> = BTreeMap::new();
+    let mut remote: Vec<(Fen, Vec<ProvinceCode>, Vec<CityCode>)> = Vec::new();
+    for r in rows {
+        let dup = |what: String, prev: usize| {
+            cx.cell(r.row, r.region_col, "destination", format!("{what} already listed in row {prev}"))
+        };
+        for p in &r.region.provinces {
+            if let Some(prev) = seen_p.insert(p.get(), r.row) {
+                return Err(dup(p.info().short_name.to_string(), prev));
+            }
+        }
+        for c in &r.region.cities {
+            if let Some(prev) = seen_c.insert(c.get(), r.row) {
+                return Err(dup(c.to_string(), prev));
+            }
+        }
+        let Some(pricing) = &r.pricing else {
+            unserviceable.provinces.extend(&r.region.provinces);
+            unserviceable.cities.extend(&r.region.cities);
+            continue;
+        };
+        if let Some(fen) = r.remote {
+            remote.push((fen, r.region.provinces.clone(), r.region.cities.clone()));
+        }
+        match zones.iter().position(|z| z.name == r.zone) {
+            Some(i) => {
+                if zones[i].pricing != *pricing {
+                    return Err(cx.cell(
+                        r.row,
+                        r.region_col,
+                        "zone",
+                        format!("zone {:?} priced differently in row {}", r.zone, zone_rows[i]),
+                    ));
+                }
+                zones[i].provinces.extend(&r.region.provinces);
+                zones[i].cities.extend(&r.region.cities);
+            }
+            None => {
+                zones.push(Zone {
+                    name: r.zone.clone(),
+                    provinces: r.region.provinces.clone(),
+                    cities: r.region.cities.clone(),
+                    pricing: pricing.clone(),
+                });
+                zone_rows.push(r.row);
+            }
+        }
+        if r.region.default {
+            default_zone = Some(r.zone.clone());
+        }
+    }
+    let mut surcharges: Vec<Surcharge> = remote
+        .into_iter()
+        .map(|(fen, provinces, cities)| Surcharge {
+            name: "偏远附加费".to_string(),
+            fixed_fen: Some(fen),
+            percent_bp: None,
+            provinces,
+            cities,
+        })
+        .collect();
+    if let Some(bp) = meta.fuel_bp {
+        surcharges.push(Surcharge {
+            name: "燃油附加费".to_string(),
+            fixed_fen: None,
+            percent_bp: Some(bp),
+            provinces: Vec::new(),
+            cities: Vec::new(),
+        });
+    }
+    let card = RateCard {
+        carrier,
+        carrier_name: meta.carrier_name.clone(),
+        service,
+        origin: meta.origin.clone().unwrap_or_default(),
+        currency: "CNY".to_string(),
+        version: meta.version.clone().unwrap_or_default(),
+        effective_from,
+        effective_to: meta.effective_to,
+        max_weight_g: meta.max_weight,
+        volumetric: Volumetric {
+            divisor: meta.divisor,
+            ..Volumetric::default()
+        },
+        rounding: meta.rounding,
+        min_charge_fen: meta.min_charge,
+        zones,
+        default_zone,
+        unserviceable,
+        surcharges,
+        insurance: meta.insurance_bp.map(|rate_bp| Insurance {
+            rate_bp,
+            min_fen: meta.insurance_min,
+            max_declared_fen: None,
+        }),
+    };
+    RateBook::new(vec![card.clone()]).map_err(|errors| RatingError::Card {
+        file: format!("{} sheet {:?}", cx.file, cx.sheet),
+        errors,
+    })?;
+    Ok(card)
+}
+
+/// Imports a CSV carrier sheet from bytes (UTF-8 or GB18030); `file` names it in errors.
+pub fn import_csv(bytes: &[u8], file: &str) -> Result<LoadedFile, RatingError> {
+    let sheet = csv_sheet(bytes, file)?;
+    let mut notes = Vec::new();
+    let cards = import_sheet(file, &sheet, &mut notes)?;
+    if cards.is_empty() {
+        return Err(RatingError::Sheet {
+            file: file.to_string(),
+            sheet: sheet.name,
+            message: "no header row with a destination column (省份/目的地/province) and price columns".to_string(),
+        });
+    }
+    Ok(LoadedFile {
+        path: file.to_string(),
+        cards,
+        notes,
+    })
+}
+
+/// Imports every sheet of a workbook (.xlsx, .xls, .ods) that has a rate table.
+pub fn import_workbook(path: &Path) -> Result<LoadedFile, RatingError> {
+    let file = path.display().to_string();
+    let sheets = workbook_sheets(path)?;
+    let mut notes = Vec::new();
+    let mut cards = Vec::new();
+    for s in &sheets {
+        cards.extend(import_sheet(&file, s, &mut notes)?);
+    }
+    if cards.is_empty() {
+        return Err(RatingError::Workbook {
+            file,
+            message: "no sheet has a rate table (a header row with 省份/目的地 and price columns)".to_string(),
+        });
+    }
+    validate_cards(&cards, &file)?;
+    Ok(LoadedFile {
+        path: file,
+        cards,
+        notes,
+    })
+}
+
+/// Loads one card file by its extension.
+pub fn load_file(path: &Path) -> Result<LoadedFile, RatingError> {
+    let file = path.display().to_string();
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_default();
+    let read = || {
+        std::fs::read(path).map_err(|source| RatingError::Io {
+            path: file.clone(),
+            source,
+        })
+    };
+    match ext.as_str() {
+        "toml" | "json" => {
+            let text = decode_text(&read()?);
+            let cards = parse_cards(&text, ext == "json", &file)?;
+            Ok(LoadedFile {
+                path: file,
+                cards,
+                notes: Vec::new(),
+            })
+        }
+        "csv" => {
+            let loaded = import_csv(&read()?, &file)?;
+            validate_cards(&loaded.cards, &file)?;
+            Ok(loaded)
+        }
+        "xlsx" | "xlsm" | "xls" | "xlsb" | "ods" => import_workbook(path),
+        _ => Err(RatingError::Unsupported { path: file }),
+    }
+}
+
+/// Loads every file and builds one book; fails on the first bad file or on cards that conflict
+/// across files (overlapping versions of one service).
+pub fn load_book(paths: &[PathBuf]) -> Result<(RateBook, Vec<LoadedFile>), RatingError> {
+    let mut files = Vec::with_capacity(paths.len());
+    let mut all = Vec::new();
+    for p in paths {
+        let f = load_file(p)?;
+        all.extend(f.cards.iter().cloned());
+        files.push(f);
+    }
+    let names: Vec<String> = files.iter().map(|f| f.path.clone()).collect();
+    let book = RateBook::new(all).map_err(|errors| RatingError::Card {
+        file: names.join(", "),
+        errors,
+    })?;
+    Ok((book, files))
+}
+
+// ---------------------------------------------------------------------------------------------
+// The station's rating service
+// ---------------------------------------------------------------------------------------------
+
+/// What a reload loaded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LoadSummary {
+    /// Files loaded.
+    pub files: usize,
+    /// Cards (all versions).
+    pub cards: usize,
+}
+
+/// The station's rate cards: a book swapped atomically on reload, and the allowed carriers.
+#[derive(Debug)]
+pub struct Rating {
+    config: RatesConfig,
+    book: RwLock<Arc<RateBook>>,
+}
+
+impl Rating {
+    /// Loads the configured files. An empty list gives an empty book (no quotes).
+    pub fn load(config: RatesConfig) -> Result<Rating, RatingError> {
+        let (book, _) = load_book(&config.cards)?;
+        Ok(Rating {
+            config,
+            book: RwLock::new(Arc::new(book)),
+        })
+    }
+
+    /// A rating service over an already built book.
+    pub fn with_book(config: RatesConfig, book: RateBook) -> Rating {
+        Rating {
+            config,
+            book: RwLock::new(Arc::new(book)),
+        }
+    }
+
+    /// Re-reads the configured files. On any error the book in use stays as it was.
+    pub fn reload(&self) -> Result<LoadSummary, RatingError> {
+        self.replace_files(&self.config.cards.clone())
+    }
+
+    /// Loads these files instead; on any error the book in use stays as it was.
+    pub fn replace_files(&self, paths: &[PathBuf]) -> Result<LoadSummary, RatingError> {
+        let (book, files) = load_book(paths)?;
+        let summary = LoadSummary {
+            files: files.len(),
+            cards: book.len(),
+        };
+        match self.book.write() {
+            Ok(mut g) => *g = Arc::new(book),
+            Err(poisoned) => *poisoned.into_inner() = Arc::new(book),
+        }
+        Ok(summary)
+    }
+
+    /// The book in use.
+    pub fn book(&self) -> Arc<RateBook> {
+        match self.book.read() {
+            Ok(g) => Arc::clone(&g),
+            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
+        }
+    }
+
+    /// The carriers the rate shop may choose from (empty = all).
+    pub fn allowed_carriers(&self) -> &[String] {
+        &self.config.allowed_carriers
+    }
+
+    /// Quotes an order's parcel: the assigned carrier's cost and the rate shop over the allowed
+    /// carriers, as JSON for the pack result. `None` when the destination is unknown or no
+    /// card quotes it.
+    pub fn quote_order(
+        &self,
+        order: &Order,
+        weight: Grams,
+        dims_mm: Option<[u32; 3]>,
+        at: DateTime<Utc>,
+    ) -> Option<OrderQuote> {
+        let region = order_region(order)?;
+        let parcel = Parcel {
+            actual: weight,
+            dims_mm,
+            declared: order.declared_value_fen.filter(|v| *v > 0).map(Fen),
+        };
+        let book = self.book();
+        let allowed: Vec<&str> = self.config.allowed_carriers.iter().map(String::as_str).collect();
+        let shop = book.shop(&region, &parcel, at, &allowed);
+        let assigned = if order.carrier.is_empty() {
+            None
+        } else {
+            book.quote_carrier(&order.carrier, &region, &parcel, at)
+                .quotes
+                .first()
+                .map(|q| q.record())
+        };
+        if assigned.is_none() && shop.quotes.is_empty() {
+            return None;
+        }
+        Some(OrderQuote {
+            province: region.province.get(),
+            city: region.city.map(CityCode::get),
+            assigned,
+            cheapest: shop.quotes.first().map(|q| q.record()),
+            shop: shop.quotes.iter().map(|q| q.record()).collect(),
+            skipped: shop
+                .skipped
+                .iter()
+                .map(|s| SkippedRecord {
+                    carrier: s.carrier.to_string(),
+                    service: s.service.to_string(),
+                    reason: s.reason.to_string(),
+                })
+                .collect(),
+        })
+    }
+}
+
+/// A card that did not quote, for the record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SkippedRecord {
+    /// Carrier.
+    pub carrier: String,
+    /// Service.
+    pub service: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// What the pack result records about cost: the assigned carrier's quote and the rate shop.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderQuote {
+    /// Destination province code.
+    pub province: u8,
+    /// Destination city code, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub city: Option<u16>,
+    /// Cost with the order's assigned carrier (cheapest of its services), when it has a card.
+    pub assigned: Option<domain::rates::QuoteRecord>,
+    /// The cheapest allowed quote.
+    pub cheapest: Option<domain::rates::QuoteRecord>,
+    /// Every allowed quote, cheapest first.
+    pub shop: Vec<domain::rates::QuoteRecord>,
+    /// Cards that could not quote and why.
+    pub skipped: Vec<SkippedRecord>,
+}
+
+/// The destination of an order: the province field (name or code) and city field first, the
+/// free-text address as a fallback.
+pub fn order_region(order: &Order) -> Option<Region> {
+    let d = &order.destination;
+    if let Some(p) = ProvinceCode::parse(&d.province) {
+        let city = region::city_in_province(p, &d.city)
+            .map(|c| c.code)
+            .or_else(|| {
+                CityCode::parse(&d.city).filter(|c| c.province() == p)
+            });
+        return Some(match city {
+            Some(c) => Region::city(c),
+            None => Region::province(p),
+        });
+    }
+    let joined = format!("{}{}{}", d.province, d.city, d.address);
+    region::match_address(&joined)
+        .map(|m| m.region)
+        .or_else(|| region::match_address(&d.address).map(|m| m.region))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimals_weights_dims() {
+        assert_eq!(parse_decimal("12.5", 2), Some(1250));
+        assert_eq!(parse_decimal("0.9", 2), Some(90));
+        assert_eq!(parse_decimal("1.005", 2), None);
+        assert_eq!(parse_decimal("1.50", 1), Some(15));
+        assert_eq!(parse_decimal("-3", 2), Some(-300));
+        assert_eq!(parse_decimal("", 2), None);
+        assert_eq!(parse_decimal("1e3", 2), None);
+        assert_eq!(parse_weight("2350g"), Ok(Grams(2350)));
+        assert_eq!(parse_weight("2.35kg"), Ok(Grams(2350)));
+        assert_eq!(parse_weight("2.35KG"), Ok(Grams(2350)));
+        assert_eq!(parse_weight("2350"), Ok(Grams(2350)));
+        assert!(parse_weight("2.3505kg").is_err());
+        assert!(parse_weight("-1g").is_err());
+        assert_eq!(parse_dims("400x300x200mm"), Ok([400, 300, 200]));
+        assert_eq!(parse_dims("40x30x20cm"), Ok([400, 300, 200]));
+        assert_eq!(parse_dims("40.5*30*20cm"), Ok([405, 300, 200]));
+        assert!(parse_dims("40x30cm").is_err());
+        assert!(parse_dims("0x30x20").is_err());
+        assert_eq!(column_letter(0), "A");
+        assert_eq!(column_letter(25), "Z");
+        assert_eq!(column_letter(26), "AA");
+        assert_eq!(column_letter(27), "AB");
+    }
+
+    #[test]
+    fn header_classification() {
+        fn check(h: &str, expected: Col) {
+            assert_eq!(classify(h), expected, "{h}");
+        }
+        check("省份", Col::Region);
+        check("目的地", Col::Region);
+        check("Province", Col::Region);
+        check("首重(kg)", Col::FirstWeight);
+        check("首重价格", Col::FirstPrice(None));
+        check("首重（元）", Col::FirstPrice(None));
+        check("首重1kg(元)", Col::FirstPrice(Some(Grams(1000))));
+        check("续重", Col::StepWeight);
+        check("续重价格", Col::StepPrice(None));
+        check("续重(元/kg)", Col::StepPrice(None));
+        check("First price", Col::FirstPrice(None));
+        check("Additional price", Col::StepPrice(None));
+        check("0-1kg", Col::Bracket { from: Grams(0), to: Grams(1000) });
+        check("1.01-2kg", Col::Bracket { from: Grams(1010), to: Grams(2000) });
+        check("0~0.5公斤", Col::Bracket { from: Grams(0), to: Grams(500) });
+        check("500-1000g", Col::Bracket { from: Grams(500), to: Grams(1000) });
+        check("3kg以上续重(元/kg)", Col::Above { threshold: Grams(3000), mode: AboveMode::AddSteps });
+        check(">20kg(元/kg)", Col::Above { threshold: Grams(20000), mode: AboveMode::WholeWeight });
+        check("偏远附加费", Col::Remote);
+        check("时效", Col::Ignore);
+    }
+
+    #[test]
+    fn region_cells() {
+        let p = |s: &str| parse_region_cell(s).map(|r| (r.provinces.iter().map(|p| p.get()).collect::<Vec<_>>(), r.cities.iter().map(|c| c.get()).collect::<Vec<_>>(), r.default));
+        assert_eq!(p("江浙沪"), Ok((vec![32, 33, 31], vec![], false)));
+        assert_eq!(p("新疆、西藏"), Ok((vec![65, 54], vec![], false)));
+        assert_eq!(p("广东省"), Ok((vec![44], vec![], false)));
+        assert_eq!(p("深圳市"), Ok((vec![], vec![4403], false)));
+        assert_eq!(p("广东深圳"), Ok((vec![], vec![4403], false)));
+        assert_eq!(p("其他"), Ok((vec![], vec![], true)));
+        assert!(p("火星").unwrap_err().contains("unknown province \"火星\""));
+    }
+}
