@@ -7,13 +7,16 @@
 //! Architecture invariant: SQLite, serial and USB calls never run on an async runtime.
 //! SQLite lives on its own thread or is called from blocking contexts only.
 
+pub mod app;
 pub mod cli;
+pub mod config;
 pub mod db;
 pub mod devices;
 pub mod error;
 pub mod outbox;
 pub mod printing;
 pub mod rating;
+pub mod station;
 pub mod store;
 pub mod sync;
 

@@ -45,10 +45,7 @@ impl Bench {
     fn new() -> Bench {
         Bench {
             e: Engine::new(EngineConfig::default()),
-            orders: vec![
-                (order_o1(OrderStatus::Open), None),
-                (order_o2(), None),
-            ],
+            orders: vec![(order_o1(OrderStatus::Open), None), (order_o2(), None)],
             skus: vec![
                 ("06901234567892".into(), "A".into()),
                 ("C1".into(), "C".into()),
@@ -73,7 +70,11 @@ impl Bench {
                 packed: p.clone(),
             });
         let n = crate::barcode::normalize_for_match(code).unwrap_or_default();
-        let sku = self.skus.iter().find(|(c, _)| *c == n).map(|(_, s)| s.clone());
+        let sku = self
+            .skus
+            .iter()
+            .find(|(c, _)| *c == n)
+            .map(|(_, s)| s.clone());
         let serial_used_in = self.e.awaiting_serial_sku().and_then(|sku| {
             self.serials
                 .iter()
@@ -159,7 +160,13 @@ fn opening_by_every_code_and_unknown_order() {
 
 #[test]
 fn status_outcomes_and_their_alarm_classes() {
-    fn check(status: OrderStatus, packed: Option<PackedInfo>, name: &str, alarm: AlarmClass, opens: bool) {
+    fn check(
+        status: OrderStatus,
+        packed: Option<PackedInfo>,
+        name: &str,
+        alarm: AlarmClass,
+        opens: bool,
+    ) {
         let mut b = Bench::new();
         b.orders[0] = (order_o1(status), packed);
         let out = b.scan("SF1");
@@ -168,15 +175,45 @@ fn status_outcomes_and_their_alarm_classes() {
         assert_eq!(out[0].order_no.as_deref(), Some("O1"));
         assert_eq!(b.e.current_order_no().is_some(), opens, "{name}");
     }
-    check(OrderStatus::Cancelled, None, "order_cancelled", AlarmClass::Stop, true);
-    check(OrderStatus::Intercepted, None, "order_intercepted", AlarmClass::Stop, true);
-    check(OrderStatus::OnHold, None, "order_on_hold", AlarmClass::Warn, true);
-    check(OrderStatus::Packed, None, "already_packed", AlarmClass::Stop, false);
+    check(
+        OrderStatus::Cancelled,
+        None,
+        "order_cancelled",
+        AlarmClass::Stop,
+        true,
+    );
+    check(
+        OrderStatus::Intercepted,
+        None,
+        "order_intercepted",
+        AlarmClass::Stop,
+        true,
+    );
+    check(
+        OrderStatus::OnHold,
+        None,
+        "order_on_hold",
+        AlarmClass::Warn,
+        true,
+    );
+    check(
+        OrderStatus::Packed,
+        None,
+        "already_packed",
+        AlarmClass::Stop,
+        false,
+    );
     let info = PackedInfo {
         at: Some(t(5)),
         by: Some("p1".into()),
     };
-    check(OrderStatus::Open, Some(info.clone()), "already_packed", AlarmClass::Stop, false);
+    check(
+        OrderStatus::Open,
+        Some(info.clone()),
+        "already_packed",
+        AlarmClass::Stop,
+        false,
+    );
     let mut b = Bench::new();
     b.orders[0] = (order_o1(OrderStatus::Open), Some(info));
     let out = b.scan("O1");
@@ -195,7 +232,10 @@ fn cancelled_order_blocks_until_overridden_and_gives_way_to_another_order() {
     b.orders[0] = (order_o1(OrderStatus::Cancelled), None);
     b.o1_complete_blocked();
     names(&b.weigh(1200), &["weight_ok"]);
-    assert!(b.e.poll_record().is_none(), "a cancelled order must not be recorded");
+    assert!(
+        b.e.poll_record().is_none(),
+        "a cancelled order must not be recorded"
+    );
     assert!(b.e.snapshot().blockers.contains(&Blocker::Cancelled));
     let out = b.over(Some("sup"), "order_center_confirmed");
     names(&out, &["override_accepted"]);
@@ -285,14 +325,14 @@ fn alarm_is_cleared_by_acknowledge() {
 fn barcode_matching_is_exact_after_normalisation() {
     // (scan, expected outcome) with O1 open and nothing counted yet.
     let cases: &[(&str, &str)] = &[
-        ("6901234567892", "item_accepted"),     // EAN-13
-        ("06901234567892", "item_accepted"),    // the same as GTIN-14
-        ("]E06901234567892", "item_accepted"),  // with AIM prefix
+        ("6901234567892", "item_accepted"),       // EAN-13
+        ("06901234567892", "item_accepted"),      // the same as GTIN-14
+        ("]E06901234567892", "item_accepted"),    // with AIM prefix
         ("]C10106901234567892", "item_accepted"), // GS1-128 with AI 01
-        ("36000291452", "unknown_barcode"),     // UPC-A without its leading digit: not a match
-        ("0036000291452", "item_accepted"),     // UPC-A as EAN-13 with leading zero
-        ("690123456789", "unknown_barcode"),    // prefix of the EAN: never a match
-        ("69012345678921", "unknown_barcode"),  // longer: never a match
+        ("36000291452", "unknown_barcode"),       // UPC-A without its leading digit: not a match
+        ("0036000291452", "item_accepted"),       // UPC-A as EAN-13 with leading zero
+        ("690123456789", "unknown_barcode"),      // prefix of the EAN: never a match
+        ("69012345678921", "unknown_barcode"),    // longer: never a match
         ("WH-S", "item_accepted"),
         ("WH-", "unknown_barcode"),
         ("wh-s", "unknown_barcode"),
@@ -334,7 +374,14 @@ fn serial_capture_missing_and_duplicate() {
     let mut b = Bench::new();
     b.o1_items();
     let out = b.scan("WH-S");
-    assert!(matches!(out[0].kind, OutcomeKind::ItemAccepted { awaiting_serials: 1, scanned: 0, .. }));
+    assert!(matches!(
+        out[0].kind,
+        OutcomeKind::ItemAccepted {
+            awaiting_serials: 1,
+            scanned: 0,
+            ..
+        }
+    ));
     assert_eq!(b.e.awaiting_serial_sku(), Some("S"));
     // Scanning an item instead of the serial.
     let out = b.scan("6901234567892");
@@ -388,8 +435,12 @@ fn debounce_ignores_double_reads_only() {
     b.scan("SF1");
     b.now += 1000;
     let l = b.lookup("6901234567892");
-    names(&b.e.handle(Event::scan("6901234567892", l.clone()), t(b.now)), &["item_accepted"]);
-    let out = b.e.handle(Event::scan("6901234567892", l.clone()), t(b.now + 40));
+    names(
+        &b.e.handle(Event::scan("6901234567892", l.clone()), t(b.now)),
+        &["item_accepted"],
+    );
+    let out =
+        b.e.handle(Event::scan("6901234567892", l.clone()), t(b.now + 40));
     assert_eq!(
         out[0].kind,
         OutcomeKind::DuplicateScanIgnored {
@@ -400,7 +451,10 @@ fn debounce_ignores_double_reads_only() {
     assert_eq!(out[0].alarm, AlarmClass::Notice);
     assert_eq!(b.e.snapshot().lines[0].scanned, 1);
     // 100 ms after the last read: a real second scan.
-    names(&b.e.handle(Event::scan("6901234567892", l), t(b.now + 140)), &["item_accepted"]);
+    names(
+        &b.e.handle(Event::scan("6901234567892", l), t(b.now + 140)),
+        &["item_accepted"],
+    );
     assert_eq!(b.e.snapshot().lines[0].scanned, 2);
 }
 
@@ -419,7 +473,9 @@ fn undo_takes_back_the_last_step() {
         }
     );
     let out = b.ev(Event::Undo);
-    assert!(matches!(&out[0].kind, OutcomeKind::Undone { sku, units: 1, scanned: 0, .. } if sku == "B"));
+    assert!(
+        matches!(&out[0].kind, OutcomeKind::Undone { sku, units: 1, scanned: 0, .. } if sku == "B")
+    );
     assert!(b.e.snapshot().blockers.contains(&Blocker::Incomplete));
     // Undo while a serial is awaited cancels the wait.
     let mut b = Bench::new();
@@ -463,9 +519,27 @@ fn manual_quantity_is_permission_gated() {
             ordered: 2
         }
     );
-    names(&b.ev(Event::Quantity { sku: "B".into(), qty: 5 }), &["over_scan"]);
-    names(&b.ev(Event::Quantity { sku: "S".into(), qty: 1 }), &["invalid_input"]);
-    names(&b.ev(Event::Quantity { sku: "Q".into(), qty: 1 }), &["invalid_input"]);
+    names(
+        &b.ev(Event::Quantity {
+            sku: "B".into(),
+            qty: 5,
+        }),
+        &["over_scan"],
+    );
+    names(
+        &b.ev(Event::Quantity {
+            sku: "S".into(),
+            qty: 1,
+        }),
+        &["invalid_input"],
+    );
+    names(
+        &b.ev(Event::Quantity {
+            sku: "Q".into(),
+            qty: 1,
+        }),
+        &["invalid_input"],
+    );
     names(&b.ev(Event::Undo), &["undone"]);
     assert_eq!(b.e.snapshot().lines[0].scanned, 0);
     names(&b.ev(Event::SignOut), &["signed_out"]);
@@ -487,7 +561,11 @@ fn weight_check_ok_and_out_of_tolerance() {
         b.o1_complete();
         let out = b.weigh(*g);
         assert_eq!(out[0].name(), *expected, "{g} g");
-        assert_eq!(b.e.poll_record().is_some(), *expected == "weight_ok", "{g} g");
+        assert_eq!(
+            b.e.poll_record().is_some(),
+            *expected == "weight_ok",
+            "{g} g"
+        );
     }
     let mut b = Bench::new();
     b.o1_complete();
@@ -514,7 +592,10 @@ fn weight_before_completion_is_kept_and_checked_at_completion() {
     b.o1_items();
     names(&b.weigh(1200), &["weight_captured"]);
     b.scan("WH-S");
-    names(&b.scan("SN1"), &["serial_captured", "order_complete", "weight_ok"]);
+    names(
+        &b.scan("SN1"),
+        &["serial_captured", "order_complete", "weight_ok"],
+    );
     names(
         &b.ev(Event::Weight {
             grams: Grams(10),
@@ -559,7 +640,9 @@ fn override_weight_and_short_pack() {
     b.o1_complete();
     b.weigh(2000);
     let out = b.over(Some("sup"), "packaging_heavier");
-    assert!(matches!(&out[0].kind, OutcomeKind::OverrideAccepted { cleared, .. } if cleared == &vec![Blocker::WeightOutOfTolerance]));
+    assert!(
+        matches!(&out[0].kind, OutcomeKind::OverrideAccepted { cleared, .. } if cleared == &vec![Blocker::WeightOutOfTolerance])
+    );
     let d = b.e.poll_record().unwrap();
     assert_eq!(d.weight_g, Grams(2000));
     assert_eq!(d.overrides[0].reason, "packaging_heavier");
@@ -605,13 +688,31 @@ fn override_weight_and_short_pack() {
 fn override_refusals_and_lockout() {
     let mut b = Bench::new();
     let out = b.over(Some("sup"), "stock_short");
-    assert!(matches!(out[0].kind, OutcomeKind::OverrideRejected { refusal: OverrideRefusal::NoOrder, .. }));
+    assert!(matches!(
+        out[0].kind,
+        OutcomeKind::OverrideRejected {
+            refusal: OverrideRefusal::NoOrder,
+            ..
+        }
+    ));
     b.o1_complete();
     let out = b.over(Some("sup"), "because");
-    assert!(matches!(out[0].kind, OutcomeKind::OverrideRejected { refusal: OverrideRefusal::UnknownReason, .. }));
+    assert!(matches!(
+        out[0].kind,
+        OutcomeKind::OverrideRejected {
+            refusal: OverrideRefusal::UnknownReason,
+            ..
+        }
+    ));
     b.weigh(1200);
     let out = b.over(Some("sup"), "stock_short");
-    assert!(matches!(out[0].kind, OutcomeKind::OverrideRejected { refusal: OverrideRefusal::NothingToOverride, .. }));
+    assert!(matches!(
+        out[0].kind,
+        OutcomeKind::OverrideRejected {
+            refusal: OverrideRefusal::NothingToOverride,
+            ..
+        }
+    ));
 
     let mut b = Bench::new();
     b.o1_complete();
@@ -640,7 +741,13 @@ fn override_refusals_and_lockout() {
     );
     // Even the right PIN is refused during the lockout.
     let out = b.over(Some("sup"), "scale_fault");
-    assert!(matches!(out[0].kind, OutcomeKind::OverrideRejected { refusal: OverrideRefusal::LockedOut, .. }));
+    assert!(matches!(
+        out[0].kind,
+        OutcomeKind::OverrideRejected {
+            refusal: OverrideRefusal::LockedOut,
+            ..
+        }
+    ));
     assert!(b.e.pin_locked_until(t(b.now)).is_some());
     b.now += policy::DEFAULT_LOCKOUT_MS;
     names(&b.over(Some("sup"), "scale_fault"), &["override_accepted"]);
@@ -659,7 +766,12 @@ fn pack_recorded_only_after_the_station_commits() {
     // Offered once.
     assert!(b.e.poll_record().is_none());
     // A failed commit: the order stays, the draft is offered again.
-    names(&b.ev(Event::RecordFailed { message: "disk full".into() }), &["record_failed"]);
+    names(
+        &b.ev(Event::RecordFailed {
+            message: "disk full".into(),
+        }),
+        &["record_failed"],
+    );
     assert_eq!(b.e.current_order_no(), Some("O1"));
     assert!(b.e.poll_record().is_some());
     let out = b.ev(Event::Recorded {
@@ -668,9 +780,17 @@ fn pack_recorded_only_after_the_station_commits() {
     names(&out, &["pack_recorded"]);
     assert_eq!(out[0].order_no.as_deref(), Some("O1"));
     assert_eq!(b.e.current_order_no(), None);
-    assert_eq!(b.e.snapshot().last_recorded, Some(("O1".into(), "r1".into())));
+    assert_eq!(
+        b.e.snapshot().last_recorded,
+        Some(("O1".into(), "r1".into()))
+    );
     // Recorded without an offer is refused.
-    names(&b.ev(Event::Recorded { result_id: "r2".into() }), &["invalid_input"]);
+    names(
+        &b.ev(Event::Recorded {
+            result_id: "r2".into(),
+        }),
+        &["invalid_input"],
+    );
 }
 
 #[test]
@@ -737,7 +857,12 @@ fn close_and_other_events() {
     names(&b.ev(Event::Close), &["order_closed"]);
     assert_eq!(b.e.current_order_no(), None);
     names(&b.ev(Event::SignOut), &["invalid_input"]);
-    names(&b.ev(Event::Invalid { message: "line 3: not JSON".into() }), &["invalid_input"]);
+    names(
+        &b.ev(Event::Invalid {
+            message: "line 3: not JSON".into(),
+        }),
+        &["invalid_input"],
+    );
     // Re-scanning the open order's own waybill changes nothing.
     b.scan("SF1");
     b.scan("6901234567892");
