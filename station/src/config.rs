@@ -182,6 +182,10 @@ pub struct StationConfig {
     pub scale: crate::devices::scale::ScaleConfig,
     /// Scanners (`[scanner]`): sources (evdev, serial, HID-POS, simulator), wedge timing, de-duplication.
     pub scanner: crate::devices::scanner::ScannerConfig,
+    /// Labels and the printer (`[labels]`): template, format, printer address, retries, font.
+    pub labels: crate::printing::LabelsConfig,
+    /// Rate cards (`[rates]`): card files and the carriers the rate shop may choose from.
+    pub rates: crate::rating::RatesConfig,
 }
 
 impl Default for StationConfig {
@@ -201,6 +205,8 @@ impl Default for StationConfig {
             require_sign_in: false,
             scale: crate::devices::scale::ScaleConfig::default(),
             scanner: crate::devices::scanner::ScannerConfig::default(),
+            labels: crate::printing::LabelsConfig::default(),
+            rates: crate::rating::RatesConfig::default(),
         }
     }
 }

@@ -22,6 +22,7 @@ pub fn all() -> Vec<Migration> {
     // Modules append their lists here, each in its own line.
     v.extend_from_slice(CORE);
     v.extend_from_slice(crate::outbox::MIGRATIONS);
+    v.extend_from_slice(crate::printing::MIGRATIONS);
     v.extend_from_slice(crate::store::MIGRATIONS);
     v
 }
