@@ -11,10 +11,17 @@ fn long_sheet(rows: usize) -> Vec<Vec<String>> {
     let mut out = vec![
         vec!["承运商".to_string(), "TEST".to_string()],
         vec!["生效日期".to_string(), "2025-01-01".to_string()],
-        ["承运商", "产品", "省份", "首重价格", "续重价格", "偏远附加费"]
-            .iter()
-            .map(ToString::to_string)
-            .collect(),
+        [
+            "承运商",
+            "产品",
+            "省份",
+            "首重价格",
+            "续重价格",
+            "偏远附加费",
+        ]
+        .iter()
+        .map(ToString::to_string)
+        .collect(),
     ];
     let ps = provinces();
     let mut i = 0usize;
@@ -27,7 +34,11 @@ fn long_sheet(rows: usize) -> Vec<Vec<String>> {
             p.full_name.to_string(),
             format!("{}.{}", 3 + i % 9, i % 10),
             format!("{}.{:02}", i % 4, i % 100),
-            if p.code.get() == 65 { "5".into() } else { String::new() },
+            if p.code.get() == 65 {
+                "5".into()
+            } else {
+                String::new()
+            },
         ]);
         i += 1;
     }
@@ -54,7 +65,10 @@ fn bench(c: &mut Criterion) {
         }
     }
     wb.save(&xlsx).unwrap();
-    let n = station::rating::import_csv(csv.as_bytes(), "big.csv").unwrap().cards.len();
+    let n = station::rating::import_csv(csv.as_bytes(), "big.csv")
+        .unwrap()
+        .cards
+        .len();
     assert_eq!(n, 10_000usize.div_ceil(34));
     let mut g = c.benchmark_group("import_10000_rows");
     g.sample_size(10);

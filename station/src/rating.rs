@@ -50,21 +50,8 @@ pub enum RatingError {
         message: String,
     },
     /// A bad cell in a spreadsheet.
-    #[error("{file} sheet {sheet:?} row {row} column {column} ({header}): {message}")]
-    Cell {
-        /// File.
-        file: String,
-        /// Sheet name (`csv` for CSV files).
-        sheet: String,
-        /// 1-based row.
-        row: usize,
-        /// Column letter (A, B, … AA).
-        column: String,
-        /// Header of the column (or the key of a key/value row).
-        header: String,
-        /// What is wrong.
-        message: String,
-    },
+    #[error("{0}")]
+    Cell(Box<CellError>),
     /// A spreadsheet whose structure is wrong (no header row, missing columns…).
     #[error("{file} sheet {sheet:?}: {message}")]
     Sheet {
@@ -99,6 +86,24 @@ pub enum RatingError {
     },
 }
 
+/// A bad cell in a spreadsheet: file, sheet, row, column and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{file} sheet {sheet:?} row {row} column {column} ({header}): {message}")]
+pub struct CellError {
+    /// File.
+    pub file: String,
+    /// Sheet name (`csv` for CSV files).
+    pub sheet: String,
+    /// 1-based row.
+    pub row: usize,
+    /// Column letter (A, B, … AA).
+    pub column: String,
+    /// Header of the column (or the key of a key/value row).
+    pub header: String,
+    /// What is wrong.
+    pub message: String,
+}
+
 fn join_errors(errors: &[CardError]) -> String {
     errors
         .iter()
@@ -113,7 +118,7 @@ impl RatingError {
         match self {
             RatingError::Io { .. } => "io",
             RatingError::Parse { .. } => "rate_card_parse",
-            RatingError::Cell { .. } | RatingError::Sheet { .. } | RatingError::Workbook { .. } => {
+            RatingError::Cell(_) | RatingError::Sheet { .. } | RatingError::Workbook { .. } => {
                 "rate_sheet"
             }
             RatingError::Card { .. } => "rate_card_invalid",
@@ -186,7 +191,11 @@ pub fn parse_decimal(s: &str, scale: u32) -> Option<i64> {
         return None;
     }
     let i: i64 = if int.is_empty() { 0 } else { int.parse().ok()? };
-    let f: i64 = if frac.is_empty() { 0 } else { frac.parse().ok()? };
+    let f: i64 = if frac.is_empty() {
+        0
+    } else {
+        frac.parse().ok()?
+    };
     let v = i
         .checked_mul(10i64.checked_pow(scale)?)?
         .checked_add(f.checked_mul(10i64.checked_pow(scale - frac_len)?)?)?;
@@ -205,8 +214,9 @@ pub fn parse_weight(s: &str) -> Result<Grams, String> {
     } else {
         (t.as_str(), false)
     };
-    let v = parse_decimal(num, if kg { 3 } else { 0 })
-        .ok_or_else(|| format!("bad weight {s:?} (examples: 2350g, 2.35kg; at most 1 g precision)"))?;
+    let v = parse_decimal(num, if kg { 3 } else { 0 }).ok_or_else(|| {
+        format!("bad weight {s:?} (examples: 2350g, 2.35kg; at most 1 g precision)")
+    })?;
     if v < 0 {
         return Err(format!("negative weight {s:?}"));
     }
@@ -303,7 +313,9 @@ fn json_cards(text: &str, file: &str) -> Result<Vec<RateCard>, RatingError> {
         struct Many {
             cards: Vec<RateCard>,
         }
-        return serde_json::from_str::<Many>(text).map(|m| m.cards).map_err(err);
+        return serde_json::from_str::<Many>(text)
+            .map(|m| m.cards)
+            .map_err(err);
     }
     serde_json::from_str::<RateCard>(text)
         .map(|c| vec![c])
@@ -410,13 +422,14 @@ fn csv_sheet(bytes: &[u8], file: &str) -> Result<Sheet, RatingError> {
         let rec = rec.map_err(|e| RatingError::Parse {
             place: format!(
                 "{file}:{}",
-                e.position().map_or(0, |p| usize::try_from(p.line()).unwrap_or(0))
+                e.position()
+                    .map_or(0, |p| usize::try_from(p.line()).unwrap_or(0))
             ),
             message: e.to_string(),
         })?;
-        let row = rec
-            .position()
-            .map_or(sheet.rows.len() + 1, |p| usize::try_from(p.line()).unwrap_or(0));
+        let row = rec.position().map_or(sheet.rows.len() + 1, |p| {
+            usize::try_from(p.line()).unwrap_or(0)
+        });
         let cells = rec
             .iter()
             .map(|c| {
@@ -457,10 +470,12 @@ fn workbook_sheets(path: &Path) -> Result<Vec<Sheet>, RatingError> {
     })?;
     let mut out = Vec::new();
     for name in wb.sheet_names() {
-        let range = wb.worksheet_range(&name).map_err(|e| RatingError::Workbook {
-            file: file.clone(),
-            message: format!("sheet {name:?}: {e}"),
-        })?;
+        let range = wb
+            .worksheet_range(&name)
+            .map_err(|e| RatingError::Workbook {
+                file: file.clone(),
+                message: format!("sheet {name:?}: {e}"),
+            })?;
         let (r0, c0) = range.start().unwrap_or((0, 0));
         let (r0, c0) = (
             usize::try_from(r0).unwrap_or(0),
@@ -538,7 +553,9 @@ fn strip_parens(h: &str) -> String {
     out
 }
 
-const PRICE_HINTS: &[&str] = &["价", "费", "元", "¥", "￥", "price", "fee", "cost", "rmb", "cny"];
+const PRICE_HINTS: &[&str] = &[
+    "价", "费", "元", "¥", "￥", "price", "fee", "cost", "rmb", "cny",
+];
 
 fn has_price_hint(h: &str) -> bool {
     PRICE_HINTS.iter().any(|p| h.contains(p))
@@ -653,11 +670,31 @@ fn classify(header: &str) -> Col {
     let bare = strip_parens(&h);
     let bare = bare.trim_end_matches(':');
     const REGION: &[&str] = &[
-        "省份", "目的地", "目的省份", "到达省份", "收件省份", "目的地区", "地区", "区域", "省",
-        "省市", "province", "destination", "region", "dest", "to",
+        "省份",
+        "目的地",
+        "目的省份",
+        "到达省份",
+        "收件省份",
+        "目的地区",
+        "地区",
+        "区域",
+        "省",
+        "省市",
+        "province",
+        "destination",
+        "region",
+        "dest",
+        "to",
     ];
     const ZONE: &[&str] = &["分区", "区号", "价格区", "zone"];
-    const CARRIER: &[&str] = &["承运商", "快递公司", "快递", "物流公司", "carrier", "express"];
+    const CARRIER: &[&str] = &[
+        "承运商",
+        "快递公司",
+        "快递",
+        "物流公司",
+        "carrier",
+        "express",
+    ];
     const SERVICE: &[&str] = &["产品", "服务", "产品类型", "服务类型", "service", "product"];
     const FLAT: &[&str] = &["运费", "价格", "一口价", "price", "flat", "fee"];
     if REGION.contains(&bare) {
@@ -723,11 +760,31 @@ const GROUPS: &[(&str, &[u8])] = &[
 ];
 
 const DEFAULT_WORDS: &[&str] = &[
-    "其他", "其它", "其余", "其他地区", "其它地区", "其余地区", "其他省份", "默认", "default",
-    "others", "other", "rest",
+    "其他",
+    "其它",
+    "其余",
+    "其他地区",
+    "其它地区",
+    "其余地区",
+    "其他省份",
+    "默认",
+    "default",
+    "others",
+    "other",
+    "rest",
 ];
 
-const UNSERVICEABLE_WORDS: &[&str] = &["不配送", "停发", "不派送", "不发", "不送", "暂停", "-", "/", "—"];
+const UNSERVICEABLE_WORDS: &[&str] = &[
+    "不配送",
+    "停发",
+    "不派送",
+    "不发",
+    "不送",
+    "暂停",
+    "-",
+    "/",
+    "—",
+];
 
 #[derive(Debug, Default)]
 struct RegionCell {
@@ -834,15 +891,23 @@ fn meta_key(k: &str) -> Option<MetaKey> {
     Some(match k.as_str() {
         "承运商" | "快递公司" | "快递" | "物流公司" | "carrier" => MetaKey::Carrier,
         "承运商名称" | "快递名称" | "carrier_name" => MetaKey::CarrierName,
-        "产品" | "服务" | "产品类型" | "服务类型" | "service" | "product" => MetaKey::Service,
+        "产品" | "服务" | "产品类型" | "服务类型" | "service" | "product" => {
+            MetaKey::Service
+        }
         "始发地" | "发货地" | "寄件地" | "origin" => MetaKey::Origin,
         "版本" | "报价版本" | "version" => MetaKey::Version,
-        "生效日期" | "生效时间" | "开始日期" | "effective_from" | "valid_from" => MetaKey::From,
-        "失效日期" | "截止日期" | "结束日期" | "effective_to" | "valid_to" => MetaKey::To,
+        "生效日期" | "生效时间" | "开始日期" | "effective_from" | "valid_from" => {
+            MetaKey::From
+        }
+        "失效日期" | "截止日期" | "结束日期" | "effective_to" | "valid_to" => {
+            MetaKey::To
+        }
         "抛比" | "计泡系数" | "体积重系数" | "材积系数" | "divisor" | "dim_divisor" => {
             MetaKey::Divisor
         }
-        "进位" | "进位单位" | "计重单位" | "rounding" | "rounding_step" => MetaKey::RoundStep,
+        "进位" | "进位单位" | "计重单位" | "rounding" | "rounding_step" => {
+            MetaKey::RoundStep
+        }
         "进位容差" | "容差" | "tolerance" => MetaKey::Tolerance,
         "最低计费重量" | "最低计重" | "min_weight" => MetaKey::MinWeight,
         "最低收费" | "最低消费" | "min_charge" => MetaKey::MinCharge,
@@ -888,14 +953,14 @@ struct SheetCtx<'a> {
 
 impl SheetCtx<'_> {
     fn cell(&self, row: usize, col: usize, header: &str, message: String) -> RatingError {
-        RatingError::Cell {
+        RatingError::Cell(Box::new(CellError {
             file: self.file.to_string(),
             sheet: self.sheet.to_string(),
             row,
             column: column_letter(col),
             header: header.to_string(),
             message,
-        }
+        }))
     }
 
     fn sheet(&self, message: String) -> RatingError {
@@ -933,7 +998,9 @@ fn apply_meta(
         MetaKey::From => {
             meta.effective_from = Some(date(value).ok_or_else(|| bad("date (2025-01-01)"))?)
         }
-        MetaKey::To => meta.effective_to = Some(date(value).ok_or_else(|| bad("date (2025-01-01)"))?),
+        MetaKey::To => {
+            meta.effective_to = Some(date(value).ok_or_else(|| bad("date (2025-01-01)"))?)
+        }
         MetaKey::Divisor => {
             meta.divisor = if v == "0" || v == "不计泡" || v.eq_ignore_ascii_case("off") {
                 None
@@ -942,16 +1009,21 @@ fn apply_meta(
             }
         }
         MetaKey::RoundStep => {
-            meta.rounding.step_g = weight_kg(&v).filter(|g| g.0 > 0).ok_or_else(|| bad("weight step in kg (0.5)"))?
+            meta.rounding.step_g = weight_kg(&v)
+                .filter(|g| g.0 > 0)
+                .ok_or_else(|| bad("weight step in kg (0.5)"))?
         }
         MetaKey::Tolerance => {
-            meta.rounding.tolerance_g = weight_kg(&v).ok_or_else(|| bad("tolerance in kg (0.05)"))?
+            meta.rounding.tolerance_g =
+                weight_kg(&v).ok_or_else(|| bad("tolerance in kg (0.05)"))?
         }
         MetaKey::MinWeight => {
             meta.rounding.min_g = weight_kg(&v).ok_or_else(|| bad("weight in kg"))?
         }
         MetaKey::MinCharge => meta.min_charge = Fen(money(&v).ok_or_else(|| bad("amount in 元"))?),
-        MetaKey::MaxWeight => meta.max_weight = Some(weight_kg(&v).ok_or_else(|| bad("weight in kg"))?),
+        MetaKey::MaxWeight => {
+            meta.max_weight = Some(weight_kg(&v).ok_or_else(|| bad("weight in kg"))?)
+        }
         MetaKey::Boundary => {
             meta.boundary = Some(match v.as_str() {
                 "(a,b]" | "含上限" | "左开右闭" => Boundary::UpperInclusive,
@@ -959,13 +1031,25 @@ fn apply_meta(
                 _ => return Err(bad("boundary ((a,b] or [a,b))")),
             })
         }
-        MetaKey::Fuel => meta.fuel_bp = Some(parse_percent_bp(&v).ok_or_else(|| bad("percentage (12.5%)"))?),
+        MetaKey::Fuel => {
+            meta.fuel_bp = Some(parse_percent_bp(&v).ok_or_else(|| bad("percentage (12.5%)"))?)
+        }
         MetaKey::InsuranceRate => {
             meta.insurance_bp = Some(parse_percent_bp(&v).ok_or_else(|| bad("percentage (0.5%)"))?)
         }
-        MetaKey::InsuranceMin => meta.insurance_min = Fen(money(&v).ok_or_else(|| bad("amount in 元"))?),
-        MetaKey::FirstWeight => meta.first_g = Some(weight_kg(&v).ok_or_else(|| bad("weight in kg"))?),
-        MetaKey::StepWeight => meta.step_g = Some(weight_kg(&v).filter(|g| g.0 > 0).ok_or_else(|| bad("weight in kg"))?),
+        MetaKey::InsuranceMin => {
+            meta.insurance_min = Fen(money(&v).ok_or_else(|| bad("amount in 元"))?)
+        }
+        MetaKey::FirstWeight => {
+            meta.first_g = Some(weight_kg(&v).ok_or_else(|| bad("weight in kg"))?)
+        }
+        MetaKey::StepWeight => {
+            meta.step_g = Some(
+                weight_kg(&v)
+                    .filter(|g| g.0 > 0)
+                    .ok_or_else(|| bad("weight in kg"))?,
+            )
+        }
     }
     Ok(())
 }
@@ -997,16 +1081,27 @@ pub fn import_sheet(
     let mut header: Option<(usize, Vec<(String, Col)>)> = None;
     let mut data_start = sheet.rows.len();
     for (idx, (row, cells)) in sheet.rows.iter().enumerate() {
-        let classes: Vec<(String, Col)> = cells.iter().map(|c| {
-            let t = c.text();
-            let col = if t.is_empty() { Col::Ignore } else { classify(&t) };
-            (t, col)
-        }).collect();
+        let classes: Vec<(String, Col)> = cells
+            .iter()
+            .map(|c| {
+                let t = c.text();
+                let col = if t.is_empty() {
+                    Col::Ignore
+                } else {
+                    classify(&t)
+                };
+                (t, col)
+            })
+            .collect();
         let has_region = classes.iter().any(|(_, c)| *c == Col::Region);
         let has_price = classes.iter().any(|(_, c)| {
             matches!(
                 c,
-                Col::FirstPrice(_) | Col::StepPrice(_) | Col::Flat | Col::Bracket { .. } | Col::Above { .. }
+                Col::FirstPrice(_)
+                    | Col::StepPrice(_)
+                    | Col::Flat
+                    | Col::Bracket { .. }
+                    | Col::Above { .. }
             )
         });
         if has_region && has_price {
@@ -1030,13 +1125,24 @@ pub fn import_sheet(
                 apply_meta(&mut meta, key, &value, &cx, *row, i + 1, &text)?;
             } else if let Some((k, v)) = text.split_once([':', '：']) {
                 if let Some(key) = meta_key(k) {
-                    apply_meta(&mut meta, key, &CellValue::Text(v.to_string()), &cx, *row, i, k)?;
+                    apply_meta(
+                        &mut meta,
+                        key,
+                        &CellValue::Text(v.to_string()),
+                        &cx,
+                        *row,
+                        i,
+                        k,
+                    )?;
                 }
             }
         }
     }
     let Some((header_row, cols)) = header else {
-        let has_content = sheet.rows.iter().any(|(_, c)| c.iter().any(|c| !c.is_empty()));
+        let has_content = sheet
+            .rows
+            .iter()
+            .any(|(_, c)| c.iter().any(|c| !c.is_empty()));
         if has_content {
             notes.push(format!(
                 "sheet {:?}: no header row with a destination column (省份/目的地/province) and price columns; skipped",
@@ -1084,7 +1190,9 @@ pub fn import_sheet(
             _ => weight_in_header(&normalize_header(&cols[i].0)),
         })
     };
-    let first_g_default = header_weight(first_p_col).or(meta.first_g).unwrap_or(Grams(1000));
+    let first_g_default = header_weight(first_p_col)
+        .or(meta.first_g)
+        .unwrap_or(Grams(1000));
     let step_g_default = header_weight(step_p_col)
         .filter(|_| {
             // `续重(元/kg)` is a per-kg price, not a 1 kg step written in the header.
@@ -1163,12 +1271,21 @@ pub fn import_sheet(
     if model_first && (first_p_col.is_none() || step_p_col.is_none()) {
         return Err(cx.sheet(format!(
             "row {header_row}: a 首重 price column needs a 续重 price column too (found {})",
-            if first_p_col.is_some() { "首重 only" } else { "续重 only" }
+            if first_p_col.is_some() {
+                "首重 only"
+            } else {
+                "续重 only"
+            }
         )));
     }
     if !model_first && !model_brackets && flat_col.is_none() {
         if let Some((i, _, _)) = above {
-            return Err(cx.cell(header_row, i, &cols[i].0, "a per-kg column above a threshold needs weight brackets before it".to_string()));
+            return Err(cx.cell(
+                header_row,
+                i,
+                &cols[i].0,
+                "a per-kg column above a threshold needs weight brackets before it".to_string(),
+            ));
         }
     }
 
@@ -1183,7 +1300,12 @@ pub fn import_sheet(
         let get = |i: usize| cells.get(i).cloned().unwrap_or(CellValue::Empty);
         let region_text = get(region_col).text();
         if region_text.is_empty() {
-            return Err(cx.cell(row, region_col, &header_text(region_col), "no destination in a priced row".to_string()));
+            return Err(cx.cell(
+                row,
+                region_col,
+                &header_text(region_col),
+                "no destination in a priced row".to_string(),
+            ));
         }
         let region = parse_region_cell(&region_text)
             .map_err(|m| cx.cell(row, region_col, &header_text(region_col), m))?;
@@ -1204,7 +1326,12 @@ pub fn import_sheet(
                 return Err(cx.cell(row, i, &header_text(i), "missing price".to_string()));
             }
             let v = money(&t).ok_or_else(|| {
-                cx.cell(row, i, &header_text(i), format!("not a price {t:?} (元, at most 2 decimals)"))
+                cx.cell(
+                    row,
+                    i,
+                    &header_text(i),
+                    format!("not a price {t:?} (元, at most 2 decimals)"),
+                )
             })?;
             if v < 0 {
                 return Err(cx.cell(row, i, &header_text(i), format!("negative price {t}")));
@@ -1218,10 +1345,20 @@ pub fn import_sheet(
                 return Ok(default);
             }
             let g = weight_kg(&t).ok_or_else(|| {
-                cx.cell(row, i, &header_text(i), format!("not a weight {t:?} (kg, at most 3 decimals)"))
+                cx.cell(
+                    row,
+                    i,
+                    &header_text(i),
+                    format!("not a weight {t:?} (kg, at most 3 decimals)"),
+                )
             })?;
             if g.0 <= 0 {
-                return Err(cx.cell(row, i, &header_text(i), format!("weight must be positive, got {t}")));
+                return Err(cx.cell(
+                    row,
+                    i,
+                    &header_text(i),
+                    format!("weight must be positive, got {t}"),
+                ));
             }
             Ok(g)
         };
@@ -1267,7 +1404,9 @@ pub fn import_sheet(
         let remote = match remote_col {
             Some(i) if !get(i).is_empty() => {
                 let t = get(i).text();
-                let v = money(&t).ok_or_else(|| cx.cell(row, i, &header_text(i), format!("not an amount {t:?}")))?;
+                let v = money(&t).ok_or_else(|| {
+                    cx.cell(row, i, &header_text(i), format!("not an amount {t:?}"))
+                })?;
                 if v < 0 {
                     return Err(cx.cell(row, i, &header_text(i), format!("negative price {t}")));
                 }
@@ -1291,7 +1430,9 @@ pub fn import_sheet(
         });
     }
     if priced.is_empty() {
-        return Err(cx.sheet(format!("no priced rows below the header in row {header_row}")));
+        return Err(cx.sheet(format!(
+            "no priced rows below the header in row {header_row}"
+        )));
     }
 
     // Group rows into cards by (carrier, service).
@@ -1301,7 +1442,12 @@ pub fn import_sheet(
             .carrier
             .clone()
             .or_else(|| meta.carrier.clone())
-            .ok_or_else(|| cx.sheet("no carrier: add a `承运商 | SF` row above the header or a 承运商 column".to_string()))?;
+            .ok_or_else(|| {
+                cx.sheet(
+                    "no carrier: add a `承运商 | SF` row above the header or a 承运商 column"
+                        .to_string(),
+                )
+            })?;
         let service = r
             .service
             .clone()
@@ -1309,12 +1455,21 @@ pub fn import_sheet(
             .unwrap_or_else(|| "standard".to_string());
         groups.entry((carrier, service)).or_default().push(r);
     }
-    let effective_from = meta
-        .effective_from
-        .ok_or_else(|| cx.sheet("no effective date: add a `生效日期 | 2025-01-01` row above the header".to_string()))?;
+    let effective_from = meta.effective_from.ok_or_else(|| {
+        cx.sheet(
+            "no effective date: add a `生效日期 | 2025-01-01` row above the header".to_string(),
+        )
+    })?;
     let mut cards = Vec::with_capacity(groups.len());
     for ((carrier, service), rows) in groups {
-        cards.push(build_card(&cx, &meta, carrier, service, effective_from, &rows)?);
+        cards.push(build_card(
+            &cx,
+            &meta,
+            carrier,
+            service,
+            effective_from,
+            &rows,
+        )?);
     }
     Ok(cards)
 }
@@ -1336,7 +1491,12 @@ fn build_card(
     let mut remote: Vec<(Fen, Vec<ProvinceCode>, Vec<CityCode>)> = Vec::new();
     for r in rows {
         let dup = |what: String, prev: usize| {
-            cx.cell(r.row, r.region_col, "destination", format!("{what} already listed in row {prev}"))
+            cx.cell(
+                r.row,
+                r.region_col,
+                "destination",
+                format!("{what} already listed in row {prev}"),
+            )
         };
         for p in &r.region.provinces {
             if let Some(prev) = seen_p.insert(p.get(), r.row) {
@@ -1363,7 +1523,10 @@ fn build_card(
                         r.row,
                         r.region_col,
                         "zone",
-                        format!("zone {:?} priced differently in row {}", r.zone, zone_rows[i]),
+                        format!(
+                            "zone {:?} priced differently in row {}",
+                            r.zone, zone_rows[i]
+                        ),
                     ));
                 }
                 zones[i].provinces.extend(&r.region.provinces);
@@ -1444,7 +1607,9 @@ pub fn import_csv(bytes: &[u8], file: &str) -> Result<LoadedFile, RatingError> {
         return Err(RatingError::Sheet {
             file: file.to_string(),
             sheet: sheet.name,
-            message: "no header row with a destination column (省份/目的地/province) and price columns".to_string(),
+            message:
+                "no header row with a destination column (省份/目的地/province) and price columns"
+                    .to_string(),
         });
     }
     Ok(LoadedFile {
@@ -1466,7 +1631,8 @@ pub fn import_workbook(path: &Path) -> Result<LoadedFile, RatingError> {
     if cards.is_empty() {
         return Err(RatingError::Workbook {
             file,
-            message: "no sheet has a rate table (a header row with 省份/目的地 and price columns)".to_string(),
+            message: "no sheet has a rate table (a header row with 省份/目的地 and price columns)"
+                .to_string(),
         });
     }
     validate_cards(&cards, &file)?;
@@ -1616,7 +1782,12 @@ impl Rating {
             declared: order.declared_value_fen.filter(|v| *v > 0).map(Fen),
         };
         let book = self.book();
-        let allowed: Vec<&str> = self.config.allowed_carriers.iter().map(String::as_str).collect();
+        let allowed: Vec<&str> = self
+            .config
+            .allowed_carriers
+            .iter()
+            .map(String::as_str)
+            .collect();
         let shop = book.shop(&region, &parcel, at, &allowed);
         let assigned = if order.carrier.is_empty() {
             None
@@ -1645,6 +1816,38 @@ impl Rating {
                 })
                 .collect(),
         })
+    }
+}
+
+impl crate::station::Quoter for Rating {
+    /// The JSON recorded with the pack result: the quote for the order's assigned carrier (or,
+    /// when it has no card, the cheapest allowed one) at top level — `carrier`, `service`,
+    /// `zone`, weights, `base_fen`, `surcharges`, `total_fen`, `explain`, `explain_en`, card
+    /// version — plus `basis` (`assigned` / `cheapest`), `cheapest`, `shop` and `skipped`.
+    fn quote(&self, order: &Order, weight: Grams, at: DateTime<Utc>) -> Option<serde_json::Value> {
+        self.quote_order(order, weight, None, at)
+            .and_then(|q| q.to_json())
+    }
+}
+
+impl OrderQuote {
+    /// The flat JSON form described at [`Rating`]'s `Quoter` implementation.
+    pub fn to_json(&self) -> Option<serde_json::Value> {
+        let (basis, primary) = match (&self.assigned, &self.cheapest) {
+            (Some(a), _) => ("assigned", a),
+            (None, Some(c)) => ("cheapest", c),
+            (None, None) => return None,
+        };
+        let mut v = serde_json::to_value(primary).ok()?;
+        let obj = v.as_object_mut()?;
+        obj.insert("basis".into(), serde_json::Value::from(basis));
+        obj.insert(
+            "cheapest".into(),
+            serde_json::to_value(&self.cheapest).ok()?,
+        );
+        obj.insert("shop".into(), serde_json::to_value(&self.shop).ok()?);
+        obj.insert("skipped".into(), serde_json::to_value(&self.skipped).ok()?);
+        Some(v)
     }
 }
 
@@ -1684,9 +1887,7 @@ pub fn order_region(order: &Order) -> Option<Region> {
     if let Some(p) = ProvinceCode::parse(&d.province) {
         let city = region::city_in_province(p, &d.city)
             .map(|c| c.code)
-            .or_else(|| {
-                CityCode::parse(&d.city).filter(|c| c.province() == p)
-            });
+            .or_else(|| CityCode::parse(&d.city).filter(|c| c.province() == p));
         return Some(match city {
             Some(c) => Region::city(c),
             None => Region::province(p),
@@ -1745,19 +1946,63 @@ mod tests {
         check("续重(元/kg)", Col::StepPrice(None));
         check("First price", Col::FirstPrice(None));
         check("Additional price", Col::StepPrice(None));
-        check("0-1kg", Col::Bracket { from: Grams(0), to: Grams(1000) });
-        check("1.01-2kg", Col::Bracket { from: Grams(1010), to: Grams(2000) });
-        check("0~0.5公斤", Col::Bracket { from: Grams(0), to: Grams(500) });
-        check("500-1000g", Col::Bracket { from: Grams(500), to: Grams(1000) });
-        check("3kg以上续重(元/kg)", Col::Above { threshold: Grams(3000), mode: AboveMode::AddSteps });
-        check(">20kg(元/kg)", Col::Above { threshold: Grams(20000), mode: AboveMode::WholeWeight });
+        check(
+            "0-1kg",
+            Col::Bracket {
+                from: Grams(0),
+                to: Grams(1000),
+            },
+        );
+        check(
+            "1.01-2kg",
+            Col::Bracket {
+                from: Grams(1010),
+                to: Grams(2000),
+            },
+        );
+        check(
+            "0~0.5公斤",
+            Col::Bracket {
+                from: Grams(0),
+                to: Grams(500),
+            },
+        );
+        check(
+            "500-1000g",
+            Col::Bracket {
+                from: Grams(500),
+                to: Grams(1000),
+            },
+        );
+        check(
+            "3kg以上续重(元/kg)",
+            Col::Above {
+                threshold: Grams(3000),
+                mode: AboveMode::AddSteps,
+            },
+        );
+        check(
+            ">20kg(元/kg)",
+            Col::Above {
+                threshold: Grams(20000),
+                mode: AboveMode::WholeWeight,
+            },
+        );
         check("偏远附加费", Col::Remote);
         check("时效", Col::Ignore);
     }
 
     #[test]
     fn region_cells() {
-        let p = |s: &str| parse_region_cell(s).map(|r| (r.provinces.iter().map(|p| p.get()).collect::<Vec<_>>(), r.cities.iter().map(|c| c.get()).collect::<Vec<_>>(), r.default));
+        let p = |s: &str| {
+            parse_region_cell(s).map(|r| {
+                (
+                    r.provinces.iter().map(|p| p.get()).collect::<Vec<_>>(),
+                    r.cities.iter().map(|c| c.get()).collect::<Vec<_>>(),
+                    r.default,
+                )
+            })
+        };
         assert_eq!(p("江浙沪"), Ok((vec![32, 33, 31], vec![], false)));
         assert_eq!(p("新疆、西藏"), Ok((vec![65, 54], vec![], false)));
         assert_eq!(p("广东省"), Ok((vec![44], vec![], false)));

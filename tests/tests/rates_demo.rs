@@ -61,20 +61,34 @@ fn every_demo_file_loads() {
 fn all_carriers_cover_the_mainland_and_not_hk_mo_tw() {
     let book = book();
     let at = t("2025-06-01T10:00:00+08:00");
-    let n_products = book
-        .cards()
-        .filter(|c| c.in_force(at))
-        .count();
+    let n_products = book.cards().filter(|c| c.in_force(at)).count();
     for p in provinces() {
         let shop = book.shop(&Region::province(p.code), &weight(1200), at, &[]);
         let outside = p.kind == ProvinceKind::SpecialAdministrativeRegion || p.code.get() == 71;
         if outside {
-            assert!(shop.quotes.is_empty(), "{} quoted: {:?}", p.short_name, shop.quotes.len());
-            assert!(shop.skipped.iter().all(|s| s.reason == NoQuote::Unserviceable));
+            assert!(
+                shop.quotes.is_empty(),
+                "{} quoted: {:?}",
+                p.short_name,
+                shop.quotes.len()
+            );
+            assert!(shop
+                .skipped
+                .iter()
+                .all(|s| s.reason == NoQuote::Unserviceable));
         } else {
-            assert_eq!(shop.quotes.len(), n_products, "{}: {:?}", p.short_name, shop.skipped);
+            assert_eq!(
+                shop.quotes.len(),
+                n_products,
+                "{}: {:?}",
+                p.short_name,
+                shop.skipped
+            );
             let totals: Vec<i64> = shop.quotes.iter().map(|q| q.total_fen.0).collect();
-            assert!(totals.windows(2).all(|w| w[0] <= w[1]), "not sorted: {totals:?}");
+            assert!(
+                totals.windows(2).all(|w| w[0] <= w[1]),
+                "not sorted: {totals:?}"
+            );
         }
     }
 }
@@ -117,7 +131,13 @@ fn reference(name: &str) -> Vec<(String, i64, i64)> {
 
 /// The shipper tables price `first + (w − 1 kg) × per_kg` continuously; the cards round the
 /// weight first (SF to 0.5 kg, STO to 1 kg), so at rounded weights both agree exactly.
-fn check_reference(carrier: &str, service: &str, file: &str, weights_g: &[i64], expected_rows: usize) {
+fn check_reference(
+    carrier: &str,
+    service: &str,
+    file: &str,
+    weights_g: &[i64],
+    expected_rows: usize,
+) {
     let book = book();
     let at = t("2025-06-01T10:00:00+08:00");
     let rows = reference(file);
@@ -133,20 +153,43 @@ fn check_reference(carrier: &str, service: &str, file: &str, weights_g: &[i64], 
                 .unwrap_or_else(|| panic!("{carrier} {key} {w}: {:?}", shop.skipped));
             let over_g = (w - 1000).max(0);
             let expected = first + over_g * per_kg / 1000;
-            assert_eq!(q.total_fen.0, expected, "{carrier}/{service} {key} {w} g: {}", q.explain_zh());
+            assert_eq!(
+                q.total_fen.0,
+                expected,
+                "{carrier}/{service} {key} {w} g: {}",
+                q.explain_zh()
+            );
         }
     }
 }
 
 #[test]
 fn sf_card_reproduces_the_wuxi_table() {
-    check_reference("SF", "标快", "cn_sf_from_wuxi_cocoozhong.csv", &[500, 1000, 1500, 2000, 3000, 5500, 10000], 31);
+    check_reference(
+        "SF",
+        "标快",
+        "cn_sf_from_wuxi_cocoozhong.csv",
+        &[500, 1000, 1500, 2000, 3000, 5500, 10000],
+        31,
+    );
 }
 
 #[test]
 fn sto_card_and_sheet_reproduce_the_sto_table() {
-    check_reference("STO", "标准快递", "cn_sto_cocoozhong.csv", &[1000, 2000, 3000, 7000], 31);
-    check_reference("STO", "电商件(表格)", "cn_sto_cocoozhong.csv", &[1000, 2000, 3000, 7000], 31);
+    check_reference(
+        "STO",
+        "标准快递",
+        "cn_sto_cocoozhong.csv",
+        &[1000, 2000, 3000, 7000],
+        31,
+    );
+    check_reference(
+        "STO",
+        "电商件(表格)",
+        "cn_sto_cocoozhong.csv",
+        &[1000, 2000, 3000, 7000],
+        31,
+    );
 }
 
 #[test]
@@ -161,7 +204,12 @@ fn sf_rounding_and_volumetric_in_practice() {
             declared: None,
         };
         let q = &book.quote_carrier("SF", &gd, &p, at).quotes[0];
-        assert_eq!((q.billable.0, q.total_fen.0), (billable, total), "{}", q.explain_zh());
+        assert_eq!(
+            (q.billable.0, q.total_fen.0),
+            (billable, total),
+            "{}",
+            q.explain_zh()
+        );
     };
     // 广东 二区: 7.00 first kg, 0.90 per 0.5 kg.
     check(200, None, 1000, 700);

@@ -28,8 +28,8 @@ mod card;
 mod quote;
 
 pub use card::{
-    Above, AboveMode, Areas, Boundary, Bracket, CardError, Insurance, Pricing, RateBook, RateCard,
-    Rounding, Surcharge, Volumetric, Zone,
+    parse_instant, Above, AboveMode, Areas, Boundary, Bracket, CardError, Insurance, Pricing,
+    RateBook, RateCard, Rounding, Surcharge, Volumetric, Zone,
 };
 pub use quote::{
     format_kg, FeeDetail, NoQuote, Parcel, Quote, QuoteRecord, Shop, Skipped, SurchargeLine,
