@@ -1,0 +1,242 @@
+//! Labels read back by tools no one here wrote: the PDF is rasterised by poppler's `pdftoppm`
+//! and every barcode is decoded by zbar's `zbarimg`; `pdffonts` must show the CJK font
+//! embedded as a subset. Tests that need a tool skip with a message when it is missing
+//! (`apt-get install poppler-utils zbar-tools fonts-noto-cjk`).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use labels::template::{Dpi, LabelSize};
+use labels::{FontConfig, Fonts, Format, LabelData, Template};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+fn have(tool: &str) -> bool {
+    Command::new(tool)
+        .arg("-v")
+        .output()
+        .map(|_| true)
+        .unwrap_or(false)
+}
+
+fn fonts() -> Option<&'static Fonts> {
+    static F: OnceLock<Option<Fonts>> = OnceLock::new();
+    F.get_or_init(|| match Fonts::load(&FontConfig::default()) {
+        Ok(f) => Some(f),
+        Err(e) => {
+            eprintln!("skipped: {e}");
+            None
+        }
+    })
+    .as_ref()
+}
+
+fn templates_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../labels/templates")
+}
+
+/// A template with every symbology and CJK text.
+const ALL_CODES: &str = r#"
+name = "all-codes"
+size = "100x150"
+dpi = 203
+[[element]]
+type = "text"
+x = 4
+y = 3
+w = 92
+h = 8
+size = 5
+bold = true
+text = "收件人：{{receiver.name}} {{receiver.city}}"
+[[element]]
+type = "barcode"
+symbology = "code128"
+x = 5
+y = 14
+w = 90
+h = 16
+data = "{{waybill.no}}"
+[[element]]
+type = "barcode"
+symbology = "gs1-128"
+x = 5
+y = 36
+w = 90
+h = 16
+data = "(00){{extra.sscc}}(420){{receiver.postcode}}"
+[[element]]
+type = "barcode"
+symbology = "ean13"
+x = 10
+y = 58
+w = 70
+h = 18
+data = "{{extra.gtin}}"
+[[element]]
+type = "barcode"
+symbology = "qr"
+x = 30
+y = 84
+w = 40
+h = 40
+data = "{{order.no}}|{{waybill.no}}"
+"#;
+
+fn sample() -> LabelData {
+    let mut d = LabelData::sample();
+    d.waybill.no = "SF1234567890123".into();
+    d.receiver.postcode = "200120".into();
+    d.extra.insert("sscc".into(), "376104250021234569".into());
+    d.extra.insert("gtin".into(), "5901234123457".into());
+    d
+}
+
+fn zbar(png: &Path) -> Vec<String> {
+    let out = Command::new("zbarimg")
+        .arg("-q")
+        .arg("--raw")
+        .arg(png)
+        .output()
+        .expect("zbarimg");
+    let mut v: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .split('\n')
+        .map(|s| s.trim_end_matches('\r').to_string())
+        .filter(|s| !s.is_empty())
+        .collect();
+    v.sort();
+    v
+}
+
+fn symbols(png: &Path) -> Vec<String> {
+    let out = Command::new("zbarimg").arg("-q").arg(png).output().unwrap();
+    let mut v: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| l.split(':').next().unwrap_or("").to_string())
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn pdf_barcodes_decode_back_with_zbar_and_the_cjk_font_is_an_embedded_subset() {
+    if !have("pdftoppm") || !have("zbarimg") || !have("pdffonts") {
+        eprintln!("skipped: needs poppler-utils and zbar-tools");
+        return;
+    }
+    let Some(fonts) = fonts() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let t = Template::from_toml(ALL_CODES, "all-codes.toml", dir.path()).unwrap();
+    let data = sample();
+    let pdf = labels::render_label(&t, &data, Format::Pdf, Some(fonts)).unwrap();
+    assert!(pdf.len() < 50 * 1024, "PDF is {} bytes", pdf.len());
+    let pdf_path = dir.path().join("l.pdf");
+    std::fs::write(&pdf_path, &pdf).unwrap();
+
+    let out = Command::new("pdffonts").arg(&pdf_path).output().unwrap();
+    let fonts_txt = String::from_utf8_lossy(&out.stdout).to_string();
+    let font_line = fonts_txt
+        .lines()
+        .find(|l| l.contains('+'))
+        .unwrap_or_else(|| panic!("no subset font in:\n{fonts_txt}"));
+    // Columns: name type encoding emb sub uni …; a subset name is "ABCDEF+Name".
+    assert!(font_line.contains("Identity-H"), "{font_line}");
+    assert!(font_line.contains(" yes yes "), "embedded and subset: {font_line}");
+
+    let status = Command::new("pdftoppm")
+        .args(["-r", "300", "-gray", "-png", "-singlefile"])
+        .arg(&pdf_path)
+        .arg(dir.path().join("page"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let png = dir.path().join("page.png");
+    let decoded = zbar(&png);
+    // GS1-128 comes back as element string: FNC1 dropped at the start, AIs concatenated.
+    let mut want = vec![
+        "SF1234567890123".to_string(),
+        "00376104250021234569420200120".to_string(),
+        "5901234123457".to_string(),
+        "SO20261125000123|SF1234567890123".to_string(),
+    ];
+    want.sort();
+    assert_eq!(decoded, want);
+    assert_eq!(symbols(&png), vec!["CODE-128", "CODE-128", "EAN-13", "QR-Code"]);
+
+    // The text is really there: pdftotext reads the Chinese back through /ToUnicode.
+    if have("pdftotext") {
+        let out = Command::new("pdftotext").arg(&pdf_path).arg("-").output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("收件人：张三"), "{text}");
+    }
+}
+
+#[test]
+fn png_preview_decodes_the_same() {
+    if !have("zbarimg") {
+        eprintln!("skipped: needs zbar-tools");
+        return;
+    }
+    let Some(fonts) = fonts() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let t = Template::from_toml(ALL_CODES, "all-codes.toml", dir.path()).unwrap();
+    let png = labels::render_label(&t, &sample(), Format::Png, Some(fonts)).unwrap();
+    let p = dir.path().join("p.png");
+    std::fs::write(&p, png).unwrap();
+    assert_eq!(zbar(&p).len(), 4, "{:?}", zbar(&p));
+}
+
+/// Every shipped template renders in every format at every size and resolution, and the PDF
+/// page has the label's size.
+#[test]
+fn shipped_templates_render_at_every_size_and_dpi() {
+    let Some(fonts) = fonts() else { return };
+    let data = sample();
+    for name in ["express-100x150.toml", "parcel-76x130.toml"] {
+        let path = templates_dir().join(name);
+        let base = Template::load(&path).unwrap();
+        for (size_name, size) in LabelSize::NAMED {
+            for dpi in [Dpi::D203, Dpi::D300] {
+                let mut file = base.file.clone();
+                file.dpi = dpi;
+                // A template laid out for a smaller stock fits a larger one; the 76×130
+                // express label would not, so only sizes at least as large are tried.
+                if size.width_tenth_mm < base.size.width_tenth_mm
+                    || size.height_tenth_mm < base.size.height_tenth_mm
+                {
+                    continue;
+                }
+                file.size = (*size_name).to_string();
+                let t = Template::check(file, name, &templates_dir()).unwrap();
+                let l = labels::layout(&t, &data, Some(fonts)).unwrap();
+                let dpmm = dpi.dots_per_mm();
+                assert_eq!(l.width, (size.width_tenth_mm * dpmm + 5) / 10, "{name} {size_name}");
+                for f in [Format::Pdf, Format::Tspl, Format::Zpl, Format::Png] {
+                    let b = labels::render(&l, f, Some(fonts), 1).unwrap();
+                    assert!(!b.is_empty());
+                    if f == Format::Pdf {
+                        assert!(b.len() < 50 * 1024, "{name} {size_name} {dpi:?}: {} bytes", b.len());
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn pdf_page_size_is_the_label_size() {
+    if !have("pdfinfo") {
+        eprintln!("skipped: needs poppler-utils");
+        return;
+    }
+    let Some(fonts) = fonts() else { return };
+    let t = Template::load(&templates_dir().join("express-100x150.toml")).unwrap();
+    let pdf = labels::render_label(&t, &sample(), Format::Pdf, Some(fonts)).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("x.pdf");
+    std::fs::write(&p, pdf).unwrap();
+    let out = Command::new("pdfinfo").arg(&p).output().unwrap();
+    let info = String::from_utf8_lossy(&out.stdout);
+    // 100 × 150 mm = 283.46 × 425.2 pt.
+    let line = info.lines().find(|l| l.starts_with("Page size:")).unwrap();
+    assert!(line.contains("283.4") && line.contains("425.19") || line.contains("425.2"), "{line}");
+}
