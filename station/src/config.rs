@@ -186,6 +186,8 @@ pub struct StationConfig {
     pub labels: crate::printing::LabelsConfig,
     /// Rate cards (`[rates]`): card files and the carriers the rate shop may choose from.
     pub rates: crate::rating::RatesConfig,
+    /// The order center (`[order_center]`): adapter, URL, batching, backoff, order feed, field mapping.
+    pub order_center: crate::sync::config::OrderCenterConfig,
 }
 
 impl Default for StationConfig {
@@ -207,6 +209,7 @@ impl Default for StationConfig {
             scanner: crate::devices::scanner::ScannerConfig::default(),
             labels: crate::printing::LabelsConfig::default(),
             rates: crate::rating::RatesConfig::default(),
+            order_center: crate::sync::config::OrderCenterConfig::default(),
         }
     }
 }
@@ -328,6 +331,9 @@ impl StationConfig {
                 }
             }
         }
+        self.order_center
+            .validate()
+            .map_err(|m| bad("order_center", m))?;
         Ok(())
     }
 
