@@ -238,6 +238,8 @@ struct Core {
     quote: Option<serde_json::Value>,
     label: Option<serde_json::Value>,
     last_record: Option<RecordedView>,
+    /// The `synchronous` mode last set (None: as opened, FULL).
+    sync_full: Option<bool>,
 }
 
 struct Inner {
@@ -301,6 +303,7 @@ impl Station {
                     quote: None,
                     label: None,
                     last_record: None,
+                    sync_full: None,
                 }),
                 subscribers: Mutex::new(Vec::new()),
                 quoter: RwLock::new(None),
@@ -470,7 +473,7 @@ impl Station {
                 },
                 now,
             );
-            self.audit_all(&mut core, &outcomes)?;
+            self.persist(&mut core, &outcomes, now)?;
             (outcomes, self.build_view(&core))
         };
         for o in &outcomes {
@@ -507,8 +510,7 @@ impl Station {
                 }
                 None => Vec::new(),
             };
-            self.audit_all(&mut core, &outcomes)?;
-            self.track_session(&mut core, now)?;
+            self.persist(&mut core, &outcomes, now)?;
             (outcomes, self.build_view(&core))
         };
         for o in &outcomes {
@@ -661,8 +663,7 @@ impl Station {
     ) -> Result<(Vec<Outcome>, Option<PackRecord>)> {
         let event = self.to_event(core, intent, now)?;
         let mut outcomes = core.engine.handle(event, now);
-        self.audit_all(core, &outcomes)?;
-        self.track_session(core, now)?;
+        self.persist(core, &outcomes, now)?;
         let mut record = None;
         if let Some(draft) = core.engine.poll_record() {
             if self.inner.config.require_sign_in && draft.operator.is_none() {
@@ -672,7 +673,7 @@ impl Station {
                     },
                     now,
                 );
-                self.audit_all(core, &more)?;
+                self.persist(core, &more, now)?;
                 outcomes.extend(more);
             } else {
                 let (more, rec) = self.record(core, draft, now, quoter)?;
@@ -683,15 +684,49 @@ impl Station {
         Ok((outcomes, record))
     }
 
-    fn audit_all(&self, core: &mut Core, outcomes: &[Outcome]) -> Result<()> {
-        if outcomes.is_empty() {
+    /// Writes the audit entries of `outcomes` and any pack-session change in one transaction.
+    ///
+    /// Durability: overrides are committed with `synchronous=FULL` (fsync); plain scan outcomes
+    /// with `NORMAL`, which in WAL mode is atomic and survives a crash of the application, and
+    /// whose WAL frames the next FULL commit (every pack record) makes durable too. A power cut
+    /// can therefore lose at most the last scans of an order that was not recorded yet.
+    fn persist(&self, core: &mut Core, outcomes: &[Outcome], now: DateTime<Utc>) -> Result<()> {
+        let current = core.engine.current_order_no().map(str::to_string);
+        let session_same = match (&core.session, &current) {
+            (Some((_, a)), Some(b)) => a == b,
+            (None, None) => true,
+            _ => false,
+        };
+        if outcomes.is_empty() && session_same {
             return Ok(());
         }
+        let durable = outcomes.iter().any(|o| {
+            matches!(
+                o.kind,
+                OutcomeKind::OverrideAccepted { .. } | OutcomeKind::OverrideRejected { .. }
+            )
+        });
+        set_durability(core, durable)?;
         let operator = core.engine.operator().map(|(o, _)| o.to_string());
         let tx = core.conn.transaction().map_err(|source| Error::Sqlite {
             op: "begin audit",
             source,
         })?;
+        if !session_same {
+            if let Some((sid, _)) = core.session.take() {
+                let end = if current.is_some() {
+                    SessionEnd::Replaced
+                } else {
+                    SessionEnd::Closed
+                };
+                results::session_close(&tx, &sid, end, None, now)?;
+            }
+            if let Some(no) = current {
+                let sid = uuid::Uuid::now_v7().to_string();
+                results::session_open(&tx, &sid, &no, operator.as_deref(), now)?;
+                core.session = Some((sid, no));
+            }
+        }
         for o in outcomes {
             audit_outcome(&tx, o, operator.as_deref())?;
         }
@@ -699,34 +734,6 @@ impl Station {
             op: "commit audit",
             source,
         })
-    }
-
-    /// Opens/closes pack sessions as the engine's open order changes.
-    fn track_session(&self, core: &mut Core, now: DateTime<Utc>) -> Result<()> {
-        let current = core.engine.current_order_no().map(str::to_string);
-        let same = match (&core.session, &current) {
-            (Some((_, a)), Some(b)) => a == b,
-            (None, None) => true,
-            _ => false,
-        };
-        if same {
-            return Ok(());
-        }
-        if let Some((sid, _)) = core.session.take() {
-            let end = if current.is_some() {
-                SessionEnd::Replaced
-            } else {
-                SessionEnd::Closed
-            };
-            results::session_close(&core.conn, &sid, end, None, now)?;
-        }
-        if let Some(no) = current {
-            let sid = uuid::Uuid::now_v7().to_string();
-            let operator = core.engine.operator().map(|(o, _)| o.to_string());
-            results::session_open(&core.conn, &sid, &no, operator.as_deref(), now)?;
-            core.session = Some((sid, no));
-        }
-        Ok(())
     }
 
     fn record(
@@ -754,8 +761,7 @@ impl Station {
                     now,
                 );
                 if !out.is_empty() || core.engine.current_order_no() != Some(order_no.as_str()) {
-                    self.audit_all(core, &out)?;
-                    self.track_session(core, now)?;
+                    self.persist(core, &out, now)?;
                     return Ok((out, None));
                 }
             }
@@ -782,6 +788,7 @@ impl Station {
             packed_at: now,
         };
         let session = core.session.clone();
+        set_durability(core, true)?;
         match commit_result(
             &mut core.conn,
             &result,
@@ -819,11 +826,26 @@ impl Station {
                     now,
                 );
                 // Best effort: the database may be the problem.
-                let _ = self.audit_all(core, &out);
+                let _ = self.persist(core, &out, now);
                 Ok((out, None))
             }
         }
     }
+}
+
+/// Sets `synchronous` to FULL (fsync at commit) or NORMAL for the next commits.
+fn set_durability(core: &mut Core, full: bool) -> Result<()> {
+    if core.sync_full != Some(full) {
+        let mode = if full { "FULL" } else { "NORMAL" };
+        core.conn
+            .pragma_update(None, "synchronous", mode)
+            .map_err(|source| Error::Sqlite {
+                op: "set synchronous",
+                source,
+            })?;
+        core.sync_full = Some(full);
+    }
+    Ok(())
 }
 
 /// Writes the result, its outbox row, the audit entry and the session end in one transaction.

@@ -335,20 +335,31 @@ fn hooks_and_events() {
             .count(),
         7
     );
-    // A failing label service does not undo the record.
+    // A failing label service does not undo the record: the error becomes the label status.
     for i in [
         Intent::Scan {
-            code: "DEMO0011".into(),
+            code: "4312000006127".into(),
         },
         Intent::Scan {
-            code: "6901230023705".into(),
+            code: "6901230029189".into(),
+        },
+        Intent::Weight {
+            grams: 5080,
+            stable: true,
+            raw: None,
         },
     ] {
         now += Duration::seconds(1);
         station.handle(i, now).unwrap();
     }
     let v = station.view();
-    assert!(v.order.is_some(), "{v:?}");
+    let rec = v.last_recorded.unwrap();
+    assert_eq!(rec.order_no, "DEMO0011");
+    assert_eq!(v.label.unwrap()["error"], "printer offline");
+    assert_eq!(labels.0.lock().unwrap().len(), 2);
+    station
+        .with_db(|c| assert!(results::get(c, &rec.result_id).unwrap().is_some()))
+        .unwrap();
 }
 
 #[test]

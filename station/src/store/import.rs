@@ -222,6 +222,13 @@ impl Writer<'_, '_> {
     fn json_element(&mut self, bytes: &[u8], line: u64) -> Result<()> {
         self.summary.read += 1;
         let source = self.summary.source.clone();
+        if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+            self.summary.reject(RowError {
+                place: format!("{source}:{line}"),
+                message: "expected an order as a JSON object {…}".into(),
+            });
+            return Ok(());
+        }
         let mut de = serde_json::Deserializer::from_slice(bytes);
         let parsed: std::result::Result<Order, _> = serde_path_to_error::deserialize(&mut de);
         match parsed {
@@ -245,7 +252,7 @@ impl Writer<'_, '_> {
                 let path = e.path().to_string();
                 let inner = e.into_inner();
                 let at = line + (inner.line().max(1) as u64) - 1;
-                let field = if path == "." {
+                let field = if path == "." || path == "?" {
                     String::new()
                 } else {
                     format!(": {path}")
@@ -815,4 +822,326 @@ pub fn import_file(
         }
     };
     import_reader(conn, open()?, format, &name, now, progress)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn now() -> DateTime<Utc> {
+        DateTime::<Utc>::UNIX_EPOCH
+    }
+
+    fn run(format: Format, text: &[u8]) -> (Summary, Connection) {
+        let mut c = crate::db::open(":memory:").unwrap();
+        let s = import_reader(&mut c, text, format, "f.json", now(), &mut |_| {}).unwrap();
+        (s, c)
+    }
+
+    const GOOD: &str = r#"{"order_no":"O1","waybill_nos":["SF1"],"lines":[{"sku":"A","qty":2,"unit_weight_g":350,"barcodes":[{"code":"6901234567892"},{"code":"16901234567899","units":12}]}]}"#;
+
+    /// (one bad JSON line after a good one, expected place, expected words in the message)
+    fn check_jsonl(bad: &str, place: &str, words: &str) {
+        let text = format!(
+            "{GOOD}\n{bad}\n{}\n",
+            GOOD.replace("O1", "O3").replace("SF1", "SF3")
+        );
+        let (s, c) = run(Format::JsonLines, text.as_bytes());
+        assert_eq!((s.inserted, s.rejected), (2, 1), "{bad}: {:?}", s.errors);
+        let e = &s.errors[0];
+        assert_eq!(e.place, place, "{bad}: {e}");
+        assert!(e.message.contains(words), "{bad}: {e}");
+        // Nothing else lost.
+        assert_eq!(crate::store::orders::count(&c).unwrap(), 2);
+    }
+
+    #[test]
+    fn json_lines_errors_name_line_and_field() {
+        check_jsonl("{not json", "f.json:2", "key must be a string");
+        check_jsonl(
+            r#"{"order_no":"O2","lines":[{"sku":"A","qty":"2"}]}"#,
+            "f.json:2: lines[0].qty",
+            "invalid type: string \"2\"",
+        );
+        check_jsonl(
+            r#"{"order_no":"O2","lines":[{"sku":"A"}]}"#,
+            "f.json:2: lines[0]",
+            "missing field `qty`",
+        );
+        check_jsonl(
+            r#"{"order_no":"O2","status":"lost"}"#,
+            "f.json:2: status",
+            "unknown variant `lost`",
+        );
+        check_jsonl(
+            r#"{"order_no":7}"#,
+            "f.json:2: order_no",
+            "invalid type: integer",
+        );
+        check_jsonl(
+            r#"{"order_no":"O2","lines":[{"sku":"A","qty":0}]}"#,
+            "f.json:2: order O2: lines[0].qty",
+            "not between 1 and 100000",
+        );
+        check_jsonl(
+            r#"{"order_no":"O2","lines":[{"sku":"A","qty":1,"unit_weight_g":-5}]}"#,
+            "f.json:2: order O2: lines[0].unit_weight_g",
+            "-5 g",
+        );
+        check_jsonl(
+            r#"{"order_no":"O 2"}"#,
+            "f.json:2: order O 2: order_no",
+            "whitespace",
+        );
+        check_jsonl(r#"{"order_no":""}"#, "f.json:2: order : order_no", "empty");
+        check_jsonl(
+            r#"{"order_no":"O2","waybill_nos":["SF\u0007"]}"#,
+            "f.json:2: order O2: waybill_nos[0]",
+            "control",
+        );
+        check_jsonl(
+            r#"{"order_no":"O2","lines":[{"sku":"A","qty":1,"barcodes":[{"code":"69 01"}]}]}"#,
+            "f.json:2: order O2: lines[0].barcodes[0].code",
+            "whitespace",
+        );
+        check_jsonl(
+            r#"{"order_no":"O2","lines":[{"sku":"A","qty":1,"barcodes":[{"code":"X","units":0}]}]}"#,
+            "f.json:2: order O2: lines[0].barcodes[0].units",
+            "at least 1",
+        );
+        check_jsonl(
+            r#"{"order_no":"O2","lines":[{"sku":"A","qty":1,"barcodes":[{"code":"6901234567892"}]},{"sku":"B","qty":1,"barcodes":[{"code":"06901234567892"}]}]}"#,
+            "f.json:2: order O2: lines[1].barcodes[0].code",
+            "also a barcode of lines[0]",
+        );
+        check_jsonl(&format!("{GOOD} trailing"), "f.json:2", "trailing");
+        check_jsonl("[1]", "f.json:2", "expected an order as a JSON object");
+    }
+
+    #[test]
+    fn json_array_streams_elements_with_their_lines() {
+        let text = format!(
+            "\u{feff}[\n  {GOOD},\n  {{\"order_no\":\"O2\",\n   \"lines\":[{{\"sku\":\"A\",\"qty\":true}}]}},\n  {}\n]\n",
+            GOOD.replace("O1", "O3").replace("SF1", "SF3")
+        );
+        let (s, _) = run(Format::JsonArray, text.as_bytes());
+        assert_eq!(
+            (s.read, s.inserted, s.rejected),
+            (3, 2, 1),
+            "{:?}",
+            s.errors
+        );
+        assert_eq!(s.errors[0].place, "f.json:4: lines[0].qty");
+        // Strings containing brackets, braces, commas and escaped quotes do not confuse the splitter.
+        let tricky =
+            r#"[{"order_no":"A]1","destination":{"address":"x}, \"y\" [z"}},{"order_no":"A2"}]"#;
+        let (s, c) = run(Format::JsonArray, tricky.as_bytes());
+        assert_eq!((s.inserted, s.rejected), (2, 0), "{:?}", s.errors);
+        let o = crate::store::orders::get(&c, "A]1").unwrap().unwrap().order;
+        assert_eq!(o.destination.address, "x}, \"y\" [z");
+    }
+
+    #[test]
+    fn truncated_array_and_junk() {
+        let (s, _) = run(
+            Format::JsonArray,
+            format!("[{GOOD},\n{{\"order_no\":\"O2\"").as_bytes(),
+        );
+        assert_eq!((s.inserted, s.rejected), (1, 1));
+        assert!(s.errors[0].message.contains("file ends inside the array"));
+        let (s, _) = run(Format::JsonArray, format!("[{GOOD}] x").as_bytes());
+        assert_eq!((s.inserted, s.rejected), (1, 1));
+        let (s, _) = run(Format::JsonArray, format!("[{GOOD},,{GOOD}]").as_bytes());
+        assert_eq!(s.rejected, 1);
+        let mut c = crate::db::open(":memory:").unwrap();
+        let e = import_reader(
+            &mut c,
+            &b"{\"a\":1}"[..],
+            Format::JsonArray,
+            "f.json",
+            now(),
+            &mut |_| {},
+        )
+        .unwrap_err();
+        assert!(e.to_string().starts_with("f.json:1"), "{e}");
+    }
+
+    const CSV_HEAD: &str = "order_no,platform_order_nos,waybill_nos,carrier,status,province,city,district,address,shop,sku,name,qty,unit_weight_g,serial_required,barcodes\n";
+
+    #[test]
+    fn csv_groups_rows_into_orders() {
+        let text = format!(
+            "{CSV_HEAD}O1,P1,SF1|SF1b,SF,open,广东省,深圳市,南山区,\"科技园, 1 号\",店,A,茶,2,280,false,6901234567892|16901234567899*12\n\
+             O1,P1,SF1|SF1b,SF,open,广东省,深圳市,南山区,x,店,B,杯,1,350,是,036000291452\n\
+             O2,,SF2,SF,,,,,,,C,c,1,50,0,\n"
+        );
+        let (s, c) = run(Format::Csv, text.as_bytes());
+        assert_eq!(
+            (s.read, s.inserted, s.rejected),
+            (2, 2, 0),
+            "{:?}",
+            s.errors
+        );
+        let o = crate::store::orders::find_by_code(&c, "SF1b")
+            .unwrap()
+            .unwrap()
+            .order;
+        assert_eq!(o.order_no, "O1");
+        assert_eq!(o.lines.len(), 2);
+        assert_eq!(o.lines[0].barcodes[1].units, 12);
+        assert!(o.lines[1].serial_required);
+        assert_eq!(o.destination.address, "科技园, 1 号");
+        assert_eq!(o.platform_order_nos, vec!["P1".to_string()]);
+    }
+
+    fn check_csv(row: &str, place: &str, words: &str) {
+        let text = format!(
+            "{CSV_HEAD}O1,,SF1,SF,,,,,,,A,a,1,100,,\n{row}\nO3,,SF3,SF,,,,,,,A,a,1,100,,\n"
+        );
+        let (s, _) = run(Format::Csv, text.as_bytes());
+        assert_eq!((s.inserted, s.rejected), (2, 1), "{row}: {:?}", s.errors);
+        assert_eq!(s.errors[0].place, place, "{row}: {}", s.errors[0]);
+        assert!(
+            s.errors[0].message.contains(words),
+            "{row}: {}",
+            s.errors[0]
+        );
+    }
+
+    #[test]
+    fn csv_errors_name_line_and_column() {
+        check_csv(
+            "O2,,SF2,SF,,,,,,,A,a,two,100,,",
+            "f.json:3: qty",
+            "\"two\" is not a whole number",
+        );
+        check_csv(
+            "O2,,SF2,SF,,,,,,,A,a,1,1.5kg,,",
+            "f.json:3: unit_weight_g",
+            "not a whole number of grams",
+        );
+        check_csv(
+            "O2,,SF2,SF,lost,,,,,,A,a,1,1,,",
+            "f.json:3: status",
+            "not one of",
+        );
+        check_csv(
+            "O2,,SF2,SF,,,,,,,A,a,1,1,maybe,",
+            "f.json:3: serial_required",
+            "true/false",
+        );
+        check_csv(
+            "O2,,SF2,SF,,,,,,,A,a,1,1,,X*y",
+            "f.json:3: barcodes",
+            "units after *",
+        );
+        check_csv(
+            "O2,,SF2,SF,,,,,,,A,a,1",
+            "f.json:3",
+            "13 fields, the header has 16",
+        );
+        check_csv(
+            "O2,,SF2,SF,,,,,,,A,a,0,1,,",
+            "f.json:3: order O2: lines[0].qty",
+            "not between",
+        );
+        check_csv(",,SF2,SF,,,,,,,A,a,1,1,,", "f.json:3: order_no", "empty");
+    }
+
+    #[test]
+    fn csv_header_problems_and_gbk() {
+        let mut c = crate::db::open(":memory:").unwrap();
+        let e = import_reader(
+            &mut c,
+            &b"order,sku,qty\n"[..],
+            Format::Csv,
+            "x.csv",
+            now(),
+            &mut |_| {},
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string().contains("x.csv:1") && e.to_string().contains("order_no"),
+            "{e}"
+        );
+        // An Excel export on Chinese Windows: GBK.
+        let (gbk, _, _) =
+            encoding_rs::GBK.encode("order_no,sku,name,qty,收货人\nO1,A,西湖龙井,1,张三\n");
+        let mut c = crate::db::open(":memory:").unwrap();
+        let e =
+            import_reader(&mut c, &gbk[..], Format::Csv, "x.csv", now(), &mut |_| {}).unwrap_err();
+        assert!(e.to_string().contains("unknown column \"收货人\""), "{e}");
+        let (gbk, _, _) =
+            encoding_rs::GBK.encode("order_no,sku,name,qty,city\nO1,A,西湖龙井,1,深圳市\n");
+        let s = import_reader(&mut c, &gbk[..], Format::Csv, "x.csv", now(), &mut |_| {}).unwrap();
+        assert_eq!(s.inserted, 1);
+        let o = crate::store::orders::get(&c, "O1").unwrap().unwrap().order;
+        assert_eq!(o.lines[0].name, "西湖龙井");
+        assert_eq!(o.destination.city, "深圳市");
+    }
+
+    #[test]
+    fn order_rows_must_stay_together() {
+        let text = format!(
+            "{CSV_HEAD}O1,,,,,,,,,,A,a,1,1,,\nO2,,,,,,,,,,A,a,1,1,,\nO1,,,,,,,,,,B,b,1,1,,\n"
+        );
+        let (s, _) = run(Format::Csv, text.as_bytes());
+        assert_eq!((s.inserted, s.rejected), (2, 1));
+        assert!(
+            s.errors[0].message.contains("appears again"),
+            "{}",
+            s.errors[0]
+        );
+    }
+
+    #[test]
+    fn reimport_updates_but_never_reopens_a_packed_order() {
+        let (s, mut c) = run(Format::JsonLines, GOOD.as_bytes());
+        assert_eq!(s.inserted, 1);
+        let s = import_reader(
+            &mut c,
+            GOOD.as_bytes(),
+            Format::JsonLines,
+            "f",
+            now(),
+            &mut |_| {},
+        )
+        .unwrap();
+        assert_eq!(s.updated, 1);
+        c.execute(
+            "INSERT INTO pack_results (result_id, order_no, station_id, packed_at, weight_g, expected_g, partial, payload) VALUES ('r','O1','b','2026-01-01T00:00:00Z',1,1,0,'{}')",
+            [],
+        )
+        .unwrap();
+        let s = import_reader(
+            &mut c,
+            GOOD.as_bytes(),
+            Format::JsonLines,
+            "f",
+            now(),
+            &mut |_| {},
+        )
+        .unwrap();
+        assert_eq!(s.kept_packed, 1);
+        let o = crate::store::orders::get(&c, "O1").unwrap().unwrap();
+        assert_eq!(o.order.status, OrderStatus::Packed);
+        assert!(o.packed.is_some());
+        // Each import is audited.
+        let n: i64 = c
+            .query_row(
+                "SELECT count(*) FROM audit WHERE kind='orders_imported'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(n, 3);
+    }
+
+    #[test]
+    fn format_detection() {
+        assert_eq!(Format::detect("a.CSV", Some(b'{')), Format::Csv);
+        assert_eq!(Format::detect("a.json", Some(b'[')), Format::JsonArray);
+        assert_eq!(Format::detect("a.json", Some(b'{')), Format::JsonLines);
+        assert_eq!(Format::detect("a.txt", Some(b'o')), Format::Csv);
+    }
 }
