@@ -383,6 +383,110 @@ pub(crate) mod test_util {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// A frame as each protocol's scale sends it (the simulator's encoders).
+    fn encode(p: Protocol, value: Decimal) -> Vec<u8> {
+        match p {
+            Protocol::MtSics => mt_sics::encode_weight(value, Unit::Kg, true),
+            Protocol::Toledo => toledo::encode(&toledo::EncodeSpec {
+                value,
+                tare: Decimal::ZERO,
+                unit: Unit::Kg,
+                motion: false,
+                net: false,
+                out_of_range: false,
+                zero_pad: true,
+                checksum: true,
+            }),
+            Protocol::Xk3190 => xk3190::encode_stx(value),
+            Protocol::Xk3190A12 => xk3190::encode_a12(Some(value), false, Unit::Kg),
+            Protocol::Xk3190Eq => xk3190::encode_eq(value, true),
+            Protocol::Xk3190EqFwd => xk3190::encode_eq(value, false),
+            Protocol::Sma => sma::encode_reply(sma::Status::Weight, value, Unit::Kg, false, false),
+            Protocol::And => and_cas::encode(Some(value), Unit::Kg, true, false),
+            Protocol::Ohaus => ohaus::encode(value, Unit::Kg, true, false),
+            Protocol::Nci => nci::encode_reply(Some(value), Unit::Kg, nci::Status::default()),
+            Protocol::HidPos => hid_pos::encode_report(4, Unit::Kg, value).to_vec(),
+        }
+    }
+
+    fn decode_chunked(p: Protocol, bytes: &[u8], cuts: &[usize]) -> Vec<Frame> {
+        let mut d = p.decoder(&DecoderOptions::default());
+        let mut out = Vec::new();
+        let mut at = 0;
+        let mut cuts: Vec<usize> = cuts.iter().map(|c| c % (bytes.len() + 1)).collect();
+        cuts.sort_unstable();
+        for c in cuts.into_iter().chain([bytes.len()]) {
+            if c >= at {
+                d.feed(bytes.get(at..c).unwrap_or(&[]));
+                at = c;
+                out.extend(std::iter::from_fn(|| d.poll()));
+            }
+        }
+        out
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+
+        /// Fuzz: arbitrary bytes in arbitrary chunks never panic, for every decoder.
+        #[test]
+        fn decoders_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..600), cuts in proptest::collection::vec(any::<usize>(), 0..8)) {
+            for p in Protocol::ALL {
+                let _ = decode_chunked(p, &bytes, &cuts);
+            }
+        }
+
+        /// Round trip: a frame split anywhere and wrapped in noise decodes to the same value.
+        #[test]
+        fn frames_survive_splits_and_noise(m in 0i64..99_999, scale in 0u8..=3, cuts in proptest::collection::vec(any::<usize>(), 0..6), noise in proptest::collection::vec(0x20u8..0x7f, 0..20)) {
+            let value = Decimal { mantissa: m, scale };
+            for p in Protocol::ALL {
+                if p == Protocol::HidPos && m > 65_535 {
+                    continue;
+                }
+                let frame = encode(p, value);
+                // Noise first, then a line break so line-based decoders resynchronise, then the frame twice.
+                let mut bytes = noise.clone();
+                bytes.extend_from_slice(b"\r\n");
+                bytes.extend_from_slice(&frame);
+                bytes.extend_from_slice(&frame);
+                let frames = decode_chunked(p, &bytes, &cuts);
+                let weights: Vec<&Frame> = frames.iter().filter(|f| f.kind == FrameKind::Weight).collect();
+                prop_assert!(weights.len() >= 2 || (p == Protocol::HidPos && !weights.is_empty()), "{p}: {frames:?} from {bytes:?}");
+                let last = weights.last().and_then(|f| f.value);
+                prop_assert_eq!(last.map(|v| v.cmp_value(value)), Some(std::cmp::Ordering::Equal), "{} {:?}", p, frames);
+            }
+        }
+    }
+
+    #[test]
+    fn buffers_are_bounded() {
+        // A long run without any frame must not grow the buffer without bound: a frame after
+        // 100 kB of noise is still decoded.
+        let noise = vec![b'7'; 100_000];
+        for p in Protocol::ALL {
+            let mut d = p.decoder(&DecoderOptions::default());
+            d.feed(&noise);
+            while d.poll().is_some() {}
+            let frame = encode(
+                p,
+                Decimal {
+                    mantissa: 1250,
+                    scale: 3,
+                },
+            );
+            d.feed(b"\r\n");
+            d.feed(&frame);
+            let got: Vec<Frame> = std::iter::from_fn(|| d.poll()).collect();
+            assert!(
+                got.iter().any(|f| f.kind == FrameKind::Weight),
+                "{p}: {got:?}"
+            );
+            assert!(d.stats().skipped > 0, "{p}");
+        }
+    }
 
     #[test]
     fn names_round_trip() {

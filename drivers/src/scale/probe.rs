@@ -239,7 +239,7 @@ pub fn probe_port(port: &str, opts: &ProbeOptions) -> Result<Option<ProbeResult>
             ..opts.base
         };
         let mut link = open_serial(port, &settings)?;
-        let _ = link.clear(serialport::ClearBuffer::Input);
+        link.clear_input();
         let mut prober = Prober::new(&opts.protocols, &opts.decoder);
         let start = Instant::now();
         let mut next_request = Duration::ZERO;

@@ -265,6 +265,8 @@ impl VirtualScale {
         while now >= self.step_end_ms && guard < 64 {
             guard += 1;
             let Some(step) = self.steps.get(self.next_step).cloned() else {
+                // Script exhausted: idle from now on, so steps pushed later start when pushed.
+                self.step_end_ms = now;
                 return;
             };
             self.next_step += 1;

@@ -372,12 +372,96 @@ pub fn resolve_port(sel: &PortSelector) -> Result<String, TransportError> {
     }
 }
 
+/// A serial port on this machine.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PortInfo {
+    /// The name to open.
+    pub port: String,
+    /// USB vendor id (USB serial adapters only).
+    pub vid: Option<u16>,
+    /// USB product id.
+    pub pid: Option<u16>,
+    /// USB serial number.
+    pub serial_number: Option<String>,
+    /// USB product string.
+    pub product: Option<String>,
+}
+
+/// Lists the serial ports (with USB ids where the OS reports them).
+pub fn list_ports() -> Result<Vec<PortInfo>, TransportError> {
+    let ports = serialport::available_ports().map_err(TransportError::List)?;
+    Ok(ports
+        .into_iter()
+        .map(|p| match p.port_type {
+            serialport::SerialPortType::UsbPort(u) => PortInfo {
+                port: p.port_name,
+                vid: Some(u.vid),
+                pid: Some(u.pid),
+                serial_number: u.serial_number,
+                product: u.product,
+            },
+            _ => PortInfo {
+                port: p.port_name,
+                vid: None,
+                pid: None,
+                serial_number: None,
+                product: None,
+            },
+        })
+        .collect())
+}
+
+/// An open serial port. On unix it is opened exclusively (TIOCEXCL, so no other program reads
+/// the scale) and the exclusivity is released before closing, so a reconnect can open it again.
+pub struct SerialConn {
+    #[cfg(unix)]
+    port: serialport::TTYPort,
+    #[cfg(not(unix))]
+    port: Box<dyn serialport::SerialPort>,
+}
+
+impl std::fmt::Debug for SerialConn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use serialport::SerialPort;
+        write!(f, "SerialConn({:?})", self.port.name())
+    }
+}
+
+impl SerialConn {
+    /// Drops whatever was received and not read yet.
+    pub fn clear_input(&self) {
+        use serialport::SerialPort;
+        let _ = self.port.clear(serialport::ClearBuffer::Input);
+    }
+}
+
+impl Read for SerialConn {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.port.read(buf)
+    }
+}
+
+impl Write for SerialConn {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.port.write(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.port.flush()
+    }
+}
+
+impl Drop for SerialConn {
+    fn drop(&mut self) {
+        #[cfg(unix)]
+        {
+            let _ = self.port.set_exclusive(false);
+        }
+    }
+}
+
 /// Opens a serial port with the given settings.
-pub fn open_serial(
-    port: &str,
-    s: &SerialSettings,
-) -> Result<Box<dyn serialport::SerialPort>, TransportError> {
-    serialport::new(port, s.baud)
+pub fn open_serial(port: &str, s: &SerialSettings) -> Result<SerialConn, TransportError> {
+    let builder = serialport::new(port, s.baud)
         .data_bits(match s.data_bits {
             DataBits::Seven => serialport::DataBits::Seven,
             DataBits::Eight => serialport::DataBits::Eight,
@@ -396,13 +480,21 @@ pub fn open_serial(
             FlowControl::Software => serialport::FlowControl::Software,
             FlowControl::Hardware => serialport::FlowControl::Hardware,
         })
-        .timeout(Duration::from_millis(s.read_timeout_ms.max(1)))
-        .open()
-        .map_err(|source| TransportError::Open {
-            port: port.to_owned(),
-            settings: *s,
-            source,
-        })
+        .timeout(Duration::from_millis(s.read_timeout_ms.max(1)));
+    let err = |source| TransportError::Open {
+        port: port.to_owned(),
+        settings: *s,
+        source,
+    };
+    #[cfg(unix)]
+    let conn = SerialConn {
+        port: builder.open_native().map_err(err)?,
+    };
+    #[cfg(not(unix))]
+    let conn = SerialConn {
+        port: builder.open().map_err(err)?,
+    };
+    Ok(conn)
 }
 
 /// A byte link to a scale.
@@ -413,7 +505,7 @@ trait Link {
     fn write(&mut self, data: &[u8]) -> io::Result<()>;
 }
 
-struct SerialLink(Box<dyn serialport::SerialPort>);
+struct SerialLink(SerialConn);
 
 impl Link for SerialLink {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
