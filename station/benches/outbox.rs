@@ -22,7 +22,10 @@ use station::sync::RequestTime;
 use std::time::{Duration, Instant};
 
 fn env(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 fn pct(v: &mut [Duration], p: usize) -> Duration {
@@ -45,7 +48,8 @@ fn enqueue_vs_raw(n: usize) {
     let raw = Connection::open(dir.path().join("raw.db")).unwrap();
     raw.pragma_update(None, "journal_mode", "WAL").unwrap();
     raw.pragma_update(None, "synchronous", "FULL").unwrap();
-    raw.execute_batch("CREATE TABLE t (id TEXT PRIMARY KEY, v TEXT NOT NULL)").unwrap();
+    raw.execute_batch("CREATE TABLE t (id TEXT PRIMARY KEY, v TEXT NOT NULL)")
+        .unwrap();
     let mut a = Vec::with_capacity(n);
     let mut b = Vec::with_capacity(n);
     for i in 0..n {
@@ -59,11 +63,17 @@ fn enqueue_vs_raw(n: usize) {
         let id = uuid::Uuid::now_v7().to_string();
         let t = Instant::now();
         raw.execute_batch("BEGIN").unwrap();
-        raw.execute("INSERT INTO t (id, v) VALUES (?1, ?2)", params![id, p]).unwrap();
+        raw.execute("INSERT INTO t (id, v) VALUES (?1, ?2)", params![id, p])
+            .unwrap();
         raw.execute_batch("COMMIT").unwrap();
         b.push(t.elapsed());
     }
-    let (a50, a99, b50, b99) = (pct(&mut a, 50), pct(&mut a, 99), pct(&mut b, 50), pct(&mut b, 99));
+    let (a50, a99, b50, b99) = (
+        pct(&mut a, 50),
+        pct(&mut a, 99),
+        pct(&mut b, 50),
+        pct(&mut b, 99),
+    );
     println!("durable enqueue      n={n}: p50 {a50:?}  p99 {a99:?}");
     println!("raw one-row commit   n={n}: p50 {b50:?}  p99 {b99:?}");
     println!(
@@ -78,14 +88,27 @@ fn drain_rate(n: usize, batch: usize, faults: bool) {
     let mut c = station::db::open(dir.path().join("s.db").to_str().unwrap()).unwrap();
     let tx = c.transaction().unwrap();
     for i in 0..n {
-        outbox::enqueue(&tx, &uuid::Uuid::now_v7().to_string(), &format!("O{i}"), &payload(i), "2026-01-01T00:00:00Z").unwrap();
+        outbox::enqueue(
+            &tx,
+            &uuid::Uuid::now_v7().to_string(),
+            &format!("O{i}"),
+            &payload(i),
+            "2026-01-01T00:00:00Z",
+        )
+        .unwrap();
     }
     tx.commit().unwrap();
     let server = OrderCenterServer::start(ServerOptions::default()).unwrap();
     if faults {
         server.set_random_faults(200, Fault::all(300), 3);
     }
-    let adapter = RestAdapter::new(&server.url(), None, batch, Box::new(UreqTransport::new(Duration::from_millis(250)))).unwrap();
+    let adapter = RestAdapter::new(
+        &server.url(),
+        None,
+        batch,
+        Box::new(UreqTransport::new(Duration::from_millis(250))),
+    )
+    .unwrap();
     let mut d = Deliverer::new(
         Box::new(adapter),
         DeliverConfig {
@@ -100,10 +123,22 @@ fn drain_rate(n: usize, batch: usize, faults: bool) {
     let mut requests = 0;
     loop {
         let now = u64::try_from(start.elapsed().as_millis()).unwrap();
-        match d.step(&mut c, RequestTime { mono_ms: now, unix_s: 1_767_225_600 }).unwrap() {
+        match d
+            .step(
+                &mut c,
+                RequestTime {
+                    mono_ms: now,
+                    unix_s: 1_767_225_600,
+                },
+            )
+            .unwrap()
+        {
             Step::Sent { .. } => requests += 1,
             Step::Idle { next_due_ms: None } => break,
-            Step::Idle { next_due_ms: Some(t) } | Step::Wait { until_ms: t } => {
+            Step::Idle {
+                next_due_ms: Some(t),
+            }
+            | Step::Wait { until_ms: t } => {
                 std::thread::sleep(Duration::from_millis(t.saturating_sub(now)));
             }
         }
@@ -123,8 +158,16 @@ fn drain_rate(n: usize, batch: usize, faults: bool) {
 fn main() {
     // `cargo test --benches` passes `--bench`-less args; run quickly then.
     let quick = !std::env::args().any(|a| a == "--bench");
-    let n = if quick { 50 } else { env("OUTBOX_BENCH_N", 2000) };
-    let m = if quick { 500 } else { env("OUTBOX_BENCH_DRAIN", 20_000) };
+    let n = if quick {
+        50
+    } else {
+        env("OUTBOX_BENCH_N", 2000)
+    };
+    let m = if quick {
+        500
+    } else {
+        env("OUTBOX_BENCH_DRAIN", 20_000)
+    };
     enqueue_vs_raw(n);
     drain_rate(m, 50, false);
     drain_rate(m, 200, false);

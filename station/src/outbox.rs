@@ -348,7 +348,9 @@ pub fn flagged(conn: &Connection) -> Result<Vec<Flagged>> {
              WHERE flag IS NOT NULL ORDER BY flagged_at DESC, rowid DESC",
         )
         .map_err(sq("outbox flagged"))?;
-    let rows = st.query_map([], flagged_row).map_err(sq("outbox flagged"))?;
+    let rows = st
+        .query_map([], flagged_row)
+        .map_err(sq("outbox flagged"))?;
     rows.collect::<rusqlite::Result<Vec<_>>>()
         .map_err(sq("outbox flagged"))
 }
@@ -391,7 +393,8 @@ pub fn dead_letters(conn: &Connection) -> Result<Vec<DeadLetter>> {
                 attempts: u32::try_from(r.get::<_, i64>(3)?).unwrap_or(u32::MAX),
                 created_at: r.get(4)?,
                 rejected_at: r.get(5)?,
-                payload: serde_json::from_str(&payload).unwrap_or(serde_json::Value::String(payload)),
+                payload: serde_json::from_str(&payload)
+                    .unwrap_or(serde_json::Value::String(payload)),
             })
         })
         .map_err(sq("outbox dead letters"))?;
@@ -569,11 +572,9 @@ mod tests {
     }
 
     fn state(c: &Connection, id: &str) -> String {
-        c.query_row(
-            "SELECT state FROM outbox WHERE result_id = ?1",
-            [id],
-            |r| r.get(0),
-        )
+        c.query_row("SELECT state FROM outbox WHERE result_id = ?1", [id], |r| {
+            r.get(0)
+        })
         .unwrap()
     }
 

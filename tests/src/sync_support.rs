@@ -13,7 +13,12 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 /// A deliverer for the reference contract at `url` with short timeouts and backoff (tests).
-pub fn rest_deliverer(url: &str, token: Option<&str>, batch: usize, timeout: Duration) -> Deliverer {
+pub fn rest_deliverer(
+    url: &str,
+    token: Option<&str>,
+    batch: usize,
+    timeout: Duration,
+) -> Deliverer {
     let adapter = RestAdapter::new(
         url,
         token.map(station::sync::secrets::Secret::new),
@@ -42,7 +47,12 @@ fn unreachable_config(msg: &str) -> ! {
 
 /// Enqueues `n` results (one transaction each, as the station does) and returns their ids.
 /// Every `poison_every`-th result (if any) carries `"poison": true`.
-pub fn enqueue_results(conn: &mut Connection, n: usize, tag: &str, poison_every: Option<usize>) -> rusqlite::Result<Vec<String>> {
+pub fn enqueue_results(
+    conn: &mut Connection,
+    n: usize,
+    tag: &str,
+    poison_every: Option<usize>,
+) -> rusqlite::Result<Vec<String>> {
     let mut ids = Vec::with_capacity(n);
     for i in 0..n {
         let id = uuid::Uuid::now_v7().to_string();
@@ -57,7 +67,13 @@ pub fn enqueue_results(conn: &mut Connection, n: usize, tag: &str, poison_every:
             p["poison"] = Value::Bool(true);
         }
         let tx = conn.transaction()?;
-        station::outbox::enqueue(&tx, &id, &format!("{tag}-{i}"), &p.to_string(), "2026-01-01T00:00:00Z")?;
+        station::outbox::enqueue(
+            &tx,
+            &id,
+            &format!("{tag}-{i}"),
+            &p.to_string(),
+            "2026-01-01T00:00:00Z",
+        )?;
         tx.commit()?;
         ids.push(id);
     }
@@ -66,7 +82,11 @@ pub fn enqueue_results(conn: &mut Connection, n: usize, tag: &str, poison_every:
 
 /// Steps the deliverer in real time until nothing is due, or `deadline` passes.
 /// Returns the number of requests sent.
-pub fn drain(conn: &mut Connection, d: &mut Deliverer, deadline: Duration) -> Result<usize, String> {
+pub fn drain(
+    conn: &mut Connection,
+    d: &mut Deliverer,
+    deadline: Duration,
+) -> Result<usize, String> {
     let start = Instant::now();
     let mut sent = 0;
     loop {
@@ -80,8 +100,13 @@ pub fn drain(conn: &mut Connection, d: &mut Deliverer, deadline: Duration) -> Re
         match d.step(conn, at).map_err(|e| e.to_string())? {
             Step::Sent { .. } => sent += 1,
             Step::Idle { next_due_ms: None } => return Ok(sent),
-            Step::Idle { next_due_ms: Some(t) } | Step::Wait { until_ms: t } => {
-                std::thread::sleep(Duration::from_millis(t.saturating_sub(at.mono_ms).min(2000)));
+            Step::Idle {
+                next_due_ms: Some(t),
+            }
+            | Step::Wait { until_ms: t } => {
+                std::thread::sleep(Duration::from_millis(
+                    t.saturating_sub(at.mono_ms).min(2000),
+                ));
             }
         }
     }
@@ -92,7 +117,13 @@ pub fn local_rows(conn: &Connection) -> rusqlite::Result<HashMap<String, (String
     let mut st = conn.prepare("SELECT result_id, state, payload FROM outbox")?;
     let rows = st.query_map([], |r| {
         let p: String = r.get(2)?;
-        Ok((r.get::<_, String>(0)?, (r.get::<_, String>(1)?, serde_json::from_str(&p).unwrap_or(Value::Null))))
+        Ok((
+            r.get::<_, String>(0)?,
+            (
+                r.get::<_, String>(1)?,
+                serde_json::from_str(&p).unwrap_or(Value::Null),
+            ),
+        ))
     })?;
     rows.collect()
 }
@@ -100,7 +131,10 @@ pub fn local_rows(conn: &Connection) -> rusqlite::Result<HashMap<String, (String
 /// Checks that every acknowledged local result is on the server once with an identical
 /// payload (plus its `result_id`) and that the server holds nothing else. Returns the number
 /// of results compared.
-pub fn assert_server_matches(conn: &Connection, server: &station::sync::test_server::OrderCenterServer) -> Result<usize, String> {
+pub fn assert_server_matches(
+    conn: &Connection,
+    server: &station::sync::test_server::OrderCenterServer,
+) -> Result<usize, String> {
     let local = local_rows(conn).map_err(|e| e.to_string())?;
     let remote = server.results();
     let mut remote_by_id: HashMap<String, Value> = HashMap::with_capacity(remote.len());
@@ -119,12 +153,16 @@ pub fn assert_server_matches(conn: &Connection, server: &station::sync::test_ser
         let mut expect = payload.clone();
         expect["result_id"] = Value::String(id.clone());
         if *r != expect {
-            return Err(format!("result {id}: server has {r}, station committed {expect}"));
+            return Err(format!(
+                "result {id}: server has {r}, station committed {expect}"
+            ));
         }
     }
     for id in remote_by_id.keys() {
         if !local.contains_key(id) {
-            return Err(format!("server holds {id}, which the station never committed"));
+            return Err(format!(
+                "server holds {id}, which the station never committed"
+            ));
         }
     }
     Ok(local.len())

@@ -40,9 +40,7 @@ fn read_orders(p: &PathBuf) -> anyhow::Result<Vec<serde_json::Value>> {
     text.lines()
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
-        .map(|(i, l)| {
-            serde_json::from_str(l).with_context(|| format!("{}:{}", p.display(), i + 1))
-        })
+        .map(|(i, l)| serde_json::from_str(l).with_context(|| format!("{}:{}", p.display(), i + 1)))
         .collect()
 }
 
@@ -58,7 +56,9 @@ pub fn run(cmd: Cmd) -> anyhow::Result<()> {
             fault_seed,
         } => {
             let token = match token_env {
-                Some(v) => Some(std::env::var(&v).with_context(|| format!("--token-env {v}: not set"))?),
+                Some(v) => {
+                    Some(std::env::var(&v).with_context(|| format!("--token-env {v}: not set"))?)
+                }
                 None => None,
             };
             let server = OrderCenterServer::start(ServerOptions {

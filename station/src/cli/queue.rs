@@ -102,8 +102,8 @@ pub fn run(cmd: Cmd) -> anyhow::Result<()> {
             let c = open(&db)?;
             let n = match out {
                 Some(p) => {
-                    let mut f = std::fs::File::create(&p)
-                        .with_context(|| format!("{}", p.display()))?;
+                    let mut f =
+                        std::fs::File::create(&p).with_context(|| format!("{}", p.display()))?;
                     let n = outbox::export_dead_letters(&c, &mut f)?;
                     f.sync_all().with_context(|| format!("{}", p.display()))?;
                     n

@@ -206,7 +206,9 @@ pub fn event_json(e: &SyncEvent) -> serde_json::Value {
             acked,
             rejected,
             retried,
-        } => serde_json::json!({"event":"delivered","acked":acked,"rejected":rejected,"retried":retried}),
+        } => {
+            serde_json::json!({"event":"delivered","acked":acked,"rejected":rejected,"retried":retried})
+        }
         SyncEvent::Flagged(f) => serde_json::json!({"event":"flagged","alarm":"stop","result":f}),
         SyncEvent::OrdersSynced { upserted } => {
             serde_json::json!({"event":"orders_synced","upserted":upserted})
@@ -276,7 +278,11 @@ fn once(r: &Resolved, a: &Args, mut d: Deliverer) -> anyhow::Result<()> {
     });
     println!("{out}");
     if st.depth > 0 {
-        bail!("{} result(s) still queued (last error: {})", st.depth, st.last_error.unwrap_or_default());
+        bail!(
+            "{} result(s) still queued (last error: {})",
+            st.depth,
+            st.last_error.unwrap_or_default()
+        );
     }
     Ok(())
 }
@@ -307,7 +313,10 @@ fn secret(a: &Args, op: &SecretOp) -> anyhow::Result<()> {
         }
         SecretOp::Check { name } => {
             let set = store.get(name)?.is_some();
-            println!("{}", serde_json::json!({"name": name, "set": set, "store": store.backend()}));
+            println!(
+                "{}",
+                serde_json::json!({"name": name, "set": set, "store": store.backend()})
+            );
         }
     }
     Ok(())

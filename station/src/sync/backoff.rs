@@ -102,7 +102,12 @@ impl RateLimiter {
         RateLimiter {
             limits: limits
                 .iter()
-                .map(|(w, n)| (u64::try_from(w.as_millis()).unwrap_or(u64::MAX), (*n).max(1)))
+                .map(|(w, n)| {
+                    (
+                        u64::try_from(w.as_millis()).unwrap_or(u64::MAX),
+                        (*n).max(1),
+                    )
+                })
                 .collect(),
             sent: VecDeque::new(),
         }
@@ -195,10 +200,8 @@ mod tests {
 
     #[test]
     fn rate_limiter_keeps_five_per_second_and_hundred_per_minute() {
-        let mut r = RateLimiter::new(&[
-            (Duration::from_secs(1), 5),
-            (Duration::from_secs(60), 100),
-        ]);
+        let mut r =
+            RateLimiter::new(&[(Duration::from_secs(1), 5), (Duration::from_secs(60), 100)]);
         // Send as fast as allowed for two minutes and check both windows at every send.
         let mut now = 0u64;
         let mut times = Vec::new();

@@ -143,7 +143,12 @@ impl Deliverer {
         self.send(conn, batch, at)
     }
 
-    fn send(&mut self, conn: &mut Connection, batch: Vec<Claimed>, at: RequestTime) -> Result<Step> {
+    fn send(
+        &mut self,
+        conn: &mut Connection,
+        batch: Vec<Claimed>,
+        at: RequestTime,
+    ) -> Result<Step> {
         let wall = rfc3339(at.unix_s);
         let mut settled: Vec<(String, Settlement)> = Vec::new();
         let mut outgoing = Vec::with_capacity(batch.len());
@@ -317,8 +322,14 @@ mod tests {
         let mut c = crate::db::open(":memory:").unwrap();
         for i in 0..n {
             let tx = c.transaction().unwrap();
-            outbox::enqueue(&tx, &format!("r{i:02}"), "O", "{\"w\":1}", "2026-01-01T00:00:00Z")
-                .unwrap();
+            outbox::enqueue(
+                &tx,
+                &format!("r{i:02}"),
+                "O",
+                "{\"w\":1}",
+                "2026-01-01T00:00:00Z",
+            )
+            .unwrap();
             tx.commit().unwrap();
         }
         let d = Deliverer::new(
@@ -334,8 +345,12 @@ mod tests {
     }
 
     fn count(c: &Connection, state: &str) -> i64 {
-        c.query_row("SELECT count(*) FROM outbox WHERE state = ?1", [state], |r| r.get(0))
-            .unwrap()
+        c.query_row(
+            "SELECT count(*) FROM outbox WHERE state = ?1",
+            [state],
+            |r| r.get(0),
+        )
+        .unwrap()
     }
 
     fn at(ms: u64) -> RequestTime {
@@ -401,7 +416,10 @@ mod tests {
             requests: vec![],
         };
         let (mut c, mut d) = setup(3, fake);
-        assert!(matches!(d.step(&mut c, at(0)).unwrap(), Step::Sent { retried: 3, .. }));
+        assert!(matches!(
+            d.step(&mut c, at(0)).unwrap(),
+            Step::Sent { retried: 3, .. }
+        ));
         // Retry-After 30 s is a floor.
         match d.step(&mut c, at(1)).unwrap() {
             Step::Wait { until_ms } => assert!(until_ms >= 30_000, "{until_ms}"),
@@ -445,10 +463,8 @@ mod tests {
         let tx = c.transaction().unwrap();
         outbox::enqueue(&tx, "r", "O", r#"{"waybill_no":"SF1"}"#, "t").unwrap();
         tx.commit().unwrap();
-        let rules: Vec<Rule> = serde_json::from_str(
-            r#"[{"rename":{"from":"waybill_no","to":"物流单号"}}]"#,
-        )
-        .unwrap();
+        let rules: Vec<Rule> =
+            serde_json::from_str(r#"[{"rename":{"from":"waybill_no","to":"物流单号"}}]"#).unwrap();
         let mut d = Deliverer::new(
             Box::new(Capture(seen.clone())),
             DeliverConfig {

@@ -194,12 +194,12 @@ impl ScriptedTransport {
 impl Transport for ScriptedTransport {
     fn send(&mut self, req: &HttpRequest) -> Result<HttpResponse, DeliveryError> {
         self.sent.push(req.clone());
-        self.script
-            .pop_front()
-            .unwrap_or_else(|| Err(DeliveryError::Transient {
+        self.script.pop_front().unwrap_or_else(|| {
+            Err(DeliveryError::Transient {
                 reason: "script exhausted".into(),
                 retry_after: None,
-            }))
+            })
+        })
     }
 }
 

@@ -27,10 +27,8 @@ pub const DEFAULT_BASE: &str = "https://openapi.jushuitan.com";
 /// Weigh-and-ship path.
 pub const WEIGH_PATH: &str = "/open/orders/weight/send/upload";
 /// 聚水潭's documented limits: 5 per second, 100 per minute.
-pub const LIMITS: [(Duration, usize); 2] = [
-    (Duration::from_secs(1), 5),
-    (Duration::from_secs(60), 100),
-];
+pub const LIMITS: [(Duration, usize); 2] =
+    [(Duration::from_secs(1), 5), (Duration::from_secs(60), 100)];
 
 /// `sign` of the current open platform over `params` (every request param except `sign`).
 pub fn sign(app_secret: &str, params: &BTreeMap<String, String>) -> String {
@@ -47,7 +45,13 @@ pub fn sign(app_secret: &str, params: &BTreeMap<String, String>) -> String {
 }
 
 /// `sign` of the legacy partner API.
-pub fn legacy_sign(method: &str, partner_id: &str, token: &str, ts: &str, partner_key: &str) -> String {
+pub fn legacy_sign(
+    method: &str,
+    partner_id: &str,
+    token: &str,
+    ts: &str,
+    partner_key: &str,
+) -> String {
     let mut h = Md5::new();
     for part in [method, partner_id, "token", token, "ts", ts, partner_key] {
         h.update(part.as_bytes());
@@ -151,12 +155,22 @@ impl JstAdapter {
             .get(&self.cfg.waybill_field)
             .and_then(Value::as_str)
             .filter(|s| !s.is_empty())
-            .ok_or_else(|| format!("no waybill number ({}) in the result", self.cfg.waybill_field))?;
+            .ok_or_else(|| {
+                format!(
+                    "no waybill number ({}) in the result",
+                    self.cfg.waybill_field
+                )
+            })?;
         let grams = it
             .payload
             .get(&self.cfg.weight_field)
             .and_then(Value::as_i64)
-            .ok_or_else(|| format!("no integer weight ({}) in the result", self.cfg.weight_field))?;
+            .ok_or_else(|| {
+                format!(
+                    "no integer weight ({}) in the result",
+                    self.cfg.weight_field
+                )
+            })?;
         let mut s = format!(
             "{{\"l_id\":{},\"weight\":{},\"type\":{},\"channel\":{}",
             Value::String(l_id.to_string()),
@@ -164,7 +178,11 @@ impl JstAdapter {
             self.cfg.weigh_type,
             Value::String(self.cfg.channel.clone()),
         );
-        if let Some(v) = it.payload.get(&self.cfg.volume_field).and_then(Value::as_i64) {
+        if let Some(v) = it
+            .payload
+            .get(&self.cfg.volume_field)
+            .and_then(Value::as_i64)
+        {
             s.push_str(&format!(",\"f_volume\":{}", cm3_to_m3_text(v)));
         }
         s.push('}');
@@ -175,7 +193,10 @@ impl JstAdapter {
     pub fn signed_form(&self, biz: &str, unix_s: i64) -> Vec<(String, String)> {
         let mut p = BTreeMap::new();
         p.insert("app_key".to_string(), self.cfg.app_key.clone());
-        p.insert("access_token".into(), self.access_token.expose().to_string());
+        p.insert(
+            "access_token".into(),
+            self.access_token.expose().to_string(),
+        );
         p.insert("timestamp".into(), unix_s.to_string());
         p.insert("version".into(), "2".into());
         p.insert("charset".into(), "utf-8".into());
@@ -351,10 +372,11 @@ mod tests {
         Outgoing {
             result_id: id.into(),
             order_no: "O".into(),
-            payload: serde_json::json!({"waybill_no": waybill, "weight_g": g, "volume_cm3": 12_500})
-                .as_object()
-                .cloned()
-                .unwrap(),
+            payload:
+                serde_json::json!({"waybill_no": waybill, "weight_g": g, "volume_cm3": 12_500})
+                    .as_object()
+                    .cloned()
+                    .unwrap(),
         }
     }
 

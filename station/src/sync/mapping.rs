@@ -129,7 +129,10 @@ pub fn validate(rules: &[Rule]) -> Result<(), String> {
             if c.field.trim().is_empty() {
                 return Err(format!("mapping rule {n}: condition without a field"));
             }
-            if c.equals.is_none() && c.not_equals.is_none() && c.one_of.is_none() && c.exists.is_none()
+            if c.equals.is_none()
+                && c.not_equals.is_none()
+                && c.one_of.is_none()
+                && c.exists.is_none()
             {
                 return Err(format!(
                     "mapping rule {n}: condition on {} has no test (equals, not_equals, one_of, exists)",

@@ -148,7 +148,11 @@ pub trait Adapter: Send {
         })
     }
     /// Looks one order up by order number or waybill number.
-    fn lookup_order(&mut self, _no: &str, _at: RequestTime) -> Result<Option<Order>, DeliveryError> {
+    fn lookup_order(
+        &mut self,
+        _no: &str,
+        _at: RequestTime,
+    ) -> Result<Option<Order>, DeliveryError> {
         Err(DeliveryError::Unsupported {
             adapter: self.name(),
             what: "order lookup",

@@ -55,9 +55,11 @@ fn sq(op: &'static str) -> impl FnOnce(rusqlite::Error) -> Error {
 
 /// The stored cursor.
 pub fn cursor(conn: &Connection) -> Result<Option<String>> {
-    conn.query_row("SELECT value FROM meta WHERE key = ?1", [META_CURSOR], |r| {
-        r.get(0)
-    })
+    conn.query_row(
+        "SELECT value FROM meta WHERE key = ?1",
+        [META_CURSOR],
+        |r| r.get(0),
+    )
     .optional()
     .map_err(sq("orders cursor"))
 }
@@ -79,9 +81,12 @@ pub fn apply(
     let tx = conn.transaction().map_err(sq("orders apply"))?;
     sink.upsert(&tx, order)?;
     let flagged = match order.status {
-        OrderStatus::Cancelled | OrderStatus::Intercepted => {
-            outbox::flag_order(&tx, &order.order_no, order.status.as_str(), &rfc3339(at_unix_s))?
-        }
+        OrderStatus::Cancelled | OrderStatus::Intercepted => outbox::flag_order(
+            &tx,
+            &order.order_no,
+            order.status.as_str(),
+            &rfc3339(at_unix_s),
+        )?,
         _ => Vec::new(),
     };
     tx.commit().map_err(sq("orders apply"))?;
@@ -212,7 +217,10 @@ mod tests {
         tx.commit().unwrap();
         let mut feed = Feed(
             VecDeque::from([OrderPage {
-                orders: vec![order("O1", OrderStatus::Open), order("O2", OrderStatus::Intercepted)],
+                orders: vec![
+                    order("O1", OrderStatus::Open),
+                    order("O2", OrderStatus::Intercepted),
+                ],
                 next: Some("c2".into()),
                 unreadable: vec![],
             }]),

@@ -73,7 +73,11 @@ impl RestAdapter {
         h
     }
 
-    fn get(&mut self, url: String, at: RequestTime) -> Result<super::http::HttpResponse, DeliveryError> {
+    fn get(
+        &mut self,
+        url: String,
+        at: RequestTime,
+    ) -> Result<super::http::HttpResponse, DeliveryError> {
         let req = HttpRequest {
             method: Method::Get,
             url,
@@ -158,7 +162,8 @@ impl Adapter for RestAdapter {
                         "accepted" => ItemOutcome::Accepted,
                         "duplicate" => ItemOutcome::Duplicate,
                         "rejected" => ItemOutcome::Rejected(
-                            a.reason.unwrap_or_else(|| "rejected without a reason".into()),
+                            a.reason
+                                .unwrap_or_else(|| "rejected without a reason".into()),
                         ),
                         other => ItemOutcome::Retry(format!("unknown status {other:?}")),
                     },
@@ -255,7 +260,10 @@ mod tests {
                 ("a".into(), ItemOutcome::Accepted),
                 ("b".into(), ItemOutcome::Duplicate),
                 ("c".into(), ItemOutcome::Rejected("bad sku".into())),
-                ("d".into(), ItemOutcome::Retry("not in the acknowledgement".into())),
+                (
+                    "d".into(),
+                    ItemOutcome::Retry("not in the acknowledgement".into())
+                ),
             ]
         );
     }

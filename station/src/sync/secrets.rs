@@ -253,10 +253,12 @@ impl FileStore {
             _ => {
                 let key_path = dir.join("secrets.key");
                 let key = match std::fs::read(&key_path) {
-                    Ok(k) => <[u8; 32]>::try_from(k.as_slice()).map_err(|_| SecretError::Corrupt {
-                        path: key_path.clone(),
-                        message: format!("key file must hold 32 bytes, has {}", k.len()),
-                    })?,
+                    Ok(k) => {
+                        <[u8; 32]>::try_from(k.as_slice()).map_err(|_| SecretError::Corrupt {
+                            path: key_path.clone(),
+                            message: format!("key file must hold 32 bytes, has {}", k.len()),
+                        })?
+                    }
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                         let k: [u8; 32] = rand::random();
                         write_private(&key_path, &k)?;
@@ -386,13 +388,19 @@ mod tests {
         st.set("oc.token", &Secret::new("tok-123-secret")).unwrap();
         st.set("jst.app_secret", &Secret::new("s2")).unwrap();
         let again = FileStore::open(dir.path()).unwrap();
-        assert_eq!(again.get("oc.token").unwrap(), Some(Secret::new("tok-123-secret")));
+        assert_eq!(
+            again.get("oc.token").unwrap(),
+            Some(Secret::new("tok-123-secret"))
+        );
         let raw = std::fs::read_to_string(dir.path().join("secrets.json")).unwrap();
         assert!(!raw.contains("tok-123-secret"));
         again.delete("oc.token").unwrap();
         again.delete("oc.token").unwrap();
         assert_eq!(again.get("oc.token").unwrap(), None);
-        assert_eq!(again.get("jst.app_secret").unwrap(), Some(Secret::new("s2")));
+        assert_eq!(
+            again.get("jst.app_secret").unwrap(),
+            Some(Secret::new("s2"))
+        );
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;

@@ -243,8 +243,10 @@ impl OrderCenterServer {
             source,
         };
         let conn = Connection::open(&path).map_err(dbe)?;
-        conn.pragma_update(None, "journal_mode", "WAL").map_err(dbe)?;
-        conn.pragma_update(None, "synchronous", "NORMAL").map_err(dbe)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(dbe)?;
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(dbe)?;
         conn.execute_batch(SCHEMA).map_err(dbe)?;
         let listener = TcpListener::bind(("127.0.0.1", opts.port)).map_err(io)?;
         let addr = listener.local_addr().map_err(io)?;
@@ -385,7 +387,9 @@ fn upsert_orders(sh: &Shared, orders: &[Value]) -> Result<(), String> {
             .and_then(Value::as_str)
             .ok_or_else(|| format!("order #{i}: no order_no"))?;
         let seq: i64 = tx
-            .query_row("SELECT COALESCE(max(seq), 0) + 1 FROM orders", [], |r| r.get(0))
+            .query_row("SELECT COALESCE(max(seq), 0) + 1 FROM orders", [], |r| {
+                r.get(0)
+            })
             .map_err(|e| e.to_string())?;
         tx.execute(
             "INSERT INTO orders(order_no, seq, body) VALUES (?1, ?2, ?3)
@@ -505,7 +509,9 @@ fn respond(s: &mut TcpStream, code: u16, body: &[u8], extra: &[(&str, String)]) 
 fn serve_connection(stream: TcpStream, sh: &Shared) {
     let _ = stream.set_read_timeout(Some(IDLE_TIMEOUT));
     let _ = stream.set_nodelay(true);
-    let Ok(mut w) = stream.try_clone() else { return };
+    let Ok(mut w) = stream.try_clone() else {
+        return;
+    };
     let mut r = BufReader::new(stream);
     while let Some(req) = read_request(&mut r) {
         if sh.stop.load(Ordering::SeqCst) {
@@ -593,7 +599,12 @@ fn handle(req: &Request, w: &mut TcpStream, sh: &Shared) -> bool {
             drop(db);
             match body {
                 Some(b) => respond(w, 200, b.as_bytes(), &[]),
-                None => respond(w, 404, &json_body(&json!({"error": format!("no order {no}")})), &[]),
+                None => respond(
+                    w,
+                    404,
+                    &json_body(&json!({"error": format!("no order {no}")})),
+                    &[],
+                ),
             }
         }
         ("PUT", "/admin/orders") => match serde_json::from_slice::<Vec<Value>>(&req.body) {
@@ -629,12 +640,21 @@ fn handle(req: &Request, w: &mut TcpStream, sh: &Shared) -> bool {
             }
         }
         ("GET", "/admin/stats") => respond(w, 200, &json_body(&json!(stats(sh))), &[]),
-        _ => respond(w, 404, &json_body(&json!({"error": format!("no route {} {path}", req.method)})), &[]),
+        _ => respond(
+            w,
+            404,
+            &json_body(&json!({"error": format!("no route {} {path}", req.method)})),
+            &[],
+        ),
     }
 }
 
 fn percent_decode(s: &str) -> String {
-    let hex = |c: u8| char::from(c).to_digit(16).and_then(|d| u8::try_from(d).ok());
+    let hex = |c: u8| {
+        char::from(c)
+            .to_digit(16)
+            .and_then(|d| u8::try_from(d).ok())
+    };
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
@@ -700,11 +720,19 @@ fn upload(req: &Request, w: &mut TcpStream, sh: &Shared) -> bool {
     let body: Body = match serde_json::from_slice(&req.body) {
         Ok(b) => b,
         Err(e) => {
-            return respond(w, 400, &json_body(&json!({"error": format!("body: {e}")})), &[])
+            return respond(
+                w,
+                400,
+                &json_body(&json!({"error": format!("body: {e}")})),
+                &[],
+            )
         }
     };
     for (i, r) in body.results.iter().enumerate() {
-        if r.get("result_id").and_then(Value::as_str).is_none_or(str::is_empty) {
+        if r.get("result_id")
+            .and_then(Value::as_str)
+            .is_none_or(str::is_empty)
+        {
             return respond(
                 w,
                 400,

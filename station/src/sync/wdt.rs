@@ -145,7 +145,9 @@ impl WdtAdapter {
         transport: Box<dyn Transport>,
     ) -> Result<WdtAdapter, DeliveryError> {
         if cfg.sid.is_empty() || cfg.app_key.is_empty() {
-            return Err(DeliveryError::Config("旺店通 sid and app_key are required".into()));
+            return Err(DeliveryError::Config(
+                "旺店通 sid and app_key are required".into(),
+            ));
         }
         if !appsecret.expose().contains(':') {
             return Err(DeliveryError::Config(
@@ -168,12 +170,22 @@ impl WdtAdapter {
             .get(&self.cfg.waybill_field)
             .and_then(Value::as_str)
             .filter(|s| !s.is_empty())
-            .ok_or_else(|| format!("no waybill number ({}) in the result", self.cfg.waybill_field))?;
+            .ok_or_else(|| {
+                format!(
+                    "no waybill number ({}) in the result",
+                    self.cfg.waybill_field
+                )
+            })?;
         let grams = it
             .payload
             .get(&self.cfg.weight_field)
             .and_then(Value::as_i64)
-            .ok_or_else(|| format!("no integer weight ({}) in the result", self.cfg.weight_field))?;
+            .ok_or_else(|| {
+                format!(
+                    "no integer weight ({}) in the result",
+                    self.cfg.weight_field
+                )
+            })?;
         let kg = grams_to_kg_text(grams);
         let s = |v: &str| Value::String(v.to_string()).to_string();
         Ok(match self.cfg.method {
@@ -193,9 +205,17 @@ impl WdtAdapter {
                     o.push_str(&format!(",\"packager_no\":{}", s(&self.cfg.packager_no)));
                 }
                 if !self.cfg.table_name.is_empty() {
-                    o.push_str(&format!(",\"operator_table_name\":{}", s(&self.cfg.table_name)));
+                    o.push_str(&format!(
+                        ",\"operator_table_name\":{}",
+                        s(&self.cfg.table_name)
+                    ));
                 }
-                for (f, key) in self.cfg.dims_fields.iter().zip(["length", "width", "height"]) {
+                for (f, key) in self
+                    .cfg
+                    .dims_fields
+                    .iter()
+                    .zip(["length", "width", "height"])
+                {
                     if let Some(v) = it.payload.get(f).and_then(Value::as_i64) {
                         o.push_str(&format!(",\"{key}\":{v}"));
                     }
@@ -311,7 +331,10 @@ mod tests {
     /// body: '["SF1234567890","",1.250,0,false]'}.
     const VECTOR: &str = "e87da81a0c544a78dc1a3e3c671ea9bf";
 
-    fn adapter(method: WeighMethod, script: Vec<Result<crate::sync::http::HttpResponse, DeliveryError>>) -> WdtAdapter {
+    fn adapter(
+        method: WeighMethod,
+        script: Vec<Result<crate::sync::http::HttpResponse, DeliveryError>>,
+    ) -> WdtAdapter {
         WdtAdapter::new(
             WdtConfig {
                 sid: "mytest".into(),
@@ -364,8 +387,17 @@ mod tests {
     #[test]
     fn status_handling() {
         let check = |body: &str, want: &str| {
-            let mut a = adapter(WeighMethod::WeighingExt, vec![ScriptedTransport::json(200, body)]);
-            let got = match a.upload(&[item("SF1")], RequestTime { mono_ms: 0, unix_s: WDT_EPOCH + 10 }) {
+            let mut a = adapter(
+                WeighMethod::WeighingExt,
+                vec![ScriptedTransport::json(200, body)],
+            );
+            let got = match a.upload(
+                &[item("SF1")],
+                RequestTime {
+                    mono_ms: 0,
+                    unix_s: WDT_EPOCH + 10,
+                },
+            ) {
                 Ok(v) => format!("{:?}", v[0].1),
                 Err(DeliveryError::Transient { .. }) => "transient".into(),
                 Err(DeliveryError::Auth { .. }) => "auth".into(),
@@ -373,9 +405,18 @@ mod tests {
             };
             assert!(got.starts_with(want), "{body}: {got}");
         };
-        check(r#"{"status":0,"data":{"logistics_name":"顺丰"}}"#, "Accepted");
-        check(r#"{"status":100,"message":"单据不存在"}"#, "Rejected(\"旺店通 100: 单据不存在");
-        check(r#"{"status":100,"message":"超过每分钟最大调用频率限制"}"#, "transient");
+        check(
+            r#"{"status":0,"data":{"logistics_name":"顺丰"}}"#,
+            "Accepted",
+        );
+        check(
+            r#"{"status":100,"message":"单据不存在"}"#,
+            "Rejected(\"旺店通 100: 单据不存在",
+        );
+        check(
+            r#"{"status":100,"message":"超过每分钟最大调用频率限制"}"#,
+            "transient",
+        );
         check(r#"{"status":7,"message":"timestamp"}"#, "auth");
         check(r#"{"status":1,"message":"签名错误"}"#, "auth");
     }

@@ -80,7 +80,14 @@ impl SyncWorker {
         let join = std::thread::Builder::new()
             .name("packbench-sync".into())
             .spawn(move || {
-                run(&mut conn, &mut deliverer, sink.as_mut(), on_event.as_mut(), &rx, &cfg)
+                run(
+                    &mut conn,
+                    &mut deliverer,
+                    sink.as_mut(),
+                    on_event.as_mut(),
+                    &rx,
+                    &cfg,
+                )
             })
             .map_err(|source| Error::Io {
                 path: "sync thread".into(),
@@ -99,7 +106,11 @@ impl SyncWorker {
 
     /// Looks an order up at the order center (after a cache miss), storing it when found.
     /// Blocks up to `timeout`.
-    pub fn lookup(&self, no: &str, timeout: Duration) -> std::result::Result<Option<Order>, String> {
+    pub fn lookup(
+        &self,
+        no: &str,
+        timeout: Duration,
+    ) -> std::result::Result<Option<Order>, String> {
         let (rtx, rrx) = mpsc::channel();
         self.tx
             .send(Cmd::Lookup(no.to_string(), rtx))
