@@ -527,3 +527,72 @@ fn sign_in_is_checked_against_the_configuration() {
     assert_eq!(station.view().operator.unwrap().0, "sup1");
     check(Intent::SetPackaging { id: "crate".into() }, "invalid_input");
 }
+
+#[test]
+fn a_failed_commit_loses_nothing_and_is_retried() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("bench.db");
+    let station = Station::open(Station::demo_config(db.to_str().unwrap()).unwrap()).unwrap();
+    station
+        .with_db(|c| station::station::seed_demo(c, t0()))
+        .unwrap()
+        .unwrap();
+    // Simulate a failing disk at the outbox write (last step of the recording transaction).
+    station
+        .with_db(|c| {
+            c.execute_batch(
+                "CREATE TRIGGER fail_outbox BEFORE INSERT ON outbox BEGIN SELECT RAISE(ABORT, 'disk I/O error (simulated)'); END;",
+            )
+            .unwrap()
+        })
+        .unwrap();
+    let mut now = t0();
+    let mut go = |i: Intent| {
+        now += Duration::seconds(1);
+        station.handle(i, now).unwrap()
+    };
+    go(Intent::Scan {
+        code: "SF1000000007907".into(),
+    });
+    go(Intent::Scan {
+        code: "6901230010002".into(),
+    });
+    go(Intent::Scan {
+        code: "6901230010002".into(),
+    });
+    go(Intent::Scan {
+        code: "6901230011375".into(),
+    });
+    let out = go(Intent::Weight {
+        grams: 910,
+        stable: true,
+        raw: None,
+    });
+    let names: Vec<&str> = out.iter().map(|o| o.name()).collect();
+    assert_eq!(names, ["weight_ok", "record_failed"]);
+    assert_eq!(out[1].alarm, domain::verify::AlarmClass::Stop);
+    // Nothing half-written: no result, order still open, still on screen.
+    station
+        .with_db(|c| {
+            assert_eq!(results::count(c).unwrap(), 0);
+            assert_eq!(
+                orders::get(c, "DEMO0001").unwrap().unwrap().order.status,
+                OrderStatus::Open
+            );
+        })
+        .unwrap();
+    assert_eq!(station.view().order.unwrap().order_no, "DEMO0001");
+    // The disk recovers; the next intent records the pack.
+    station
+        .with_db(|c| c.execute_batch("DROP TRIGGER fail_outbox;").unwrap())
+        .unwrap();
+    let out = go(Intent::Acknowledge);
+    let names: Vec<&str> = out.iter().map(|o| o.name()).collect();
+    assert_eq!(names, ["acknowledged", "pack_recorded"]);
+    station
+        .with_db(|c| {
+            assert_eq!(results::count(c).unwrap(), 1);
+            assert!(audit::verify(c).unwrap().ok());
+        })
+        .unwrap();
+}
