@@ -423,15 +423,18 @@ impl PrintQueue {
     }
 
     /// Prints a label again: a new job with the same label id, template and data as the
-    /// latest job of `label_id`.
+    /// label's original job (recorded in `reprint_of`).
     pub fn reprint(&self, label_id: &str) -> Result<String> {
-        let last = self
+        let original = self
             .jobs_for_label(label_id)?
             .into_iter()
-            .last()
+            .next()
             .ok_or_else(|| invalid("reprint", format!("no label {label_id} in the print log")))?;
-        let origin = last.reprint_of.clone().unwrap_or(last.job_id.clone());
-        self.submit(&last.data, last.result_id.as_deref(), Some(&origin))
+        self.submit(
+            &original.data,
+            original.result_id.as_deref(),
+            Some(&original.job_id),
+        )
     }
 
     /// Puts a failed job back on the printer.
@@ -705,7 +708,7 @@ fn process(
     job_id: &str,
     rx: &Receiver<Msg>,
 ) -> bool {
-    let job = match read_job(&lock(&sh.db), job_id) {
+    let mut job = match read_job(&lock(&sh.db), job_id) {
         Ok(Some(j)) if matches!(j.state, JobState::Queued | JobState::Printing) => j,
         Ok(_) => return true,
         Err(e) => {
@@ -713,6 +716,20 @@ fn process(
             return true;
         }
     };
+    // A job goes to the printer configured now (the bench may have swapped printers since it
+    // was queued); the label itself is fixed by its template and data.
+    if job.printer != sh.cfg.printer || job.format != sh.cfg.format {
+        job.printer = sh.cfg.printer.clone();
+        job.format = sh.cfg.format;
+        let res = lock(&sh.db).execute(
+            "UPDATE print_jobs SET printer = ?2, format = ?3 WHERE job_id = ?1",
+            params![job_id, job.printer, job.format.extension()],
+        );
+        if let Err(e) = res {
+            eprintln!("error: print job {job_id}: cannot update the job log: {e}");
+        }
+    }
+    let job = job;
     let ev = |state, attempt, code: Option<&str>, message: String| PrintEvent {
         job_id: job.job_id.clone(),
         label_id: job.label_id.clone(),
