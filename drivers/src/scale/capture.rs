@@ -97,7 +97,8 @@ pub struct Captured {
     pub mg: i64,
     /// Whole grams (rounded half away from zero).
     pub grams: i64,
-    /// The frame that completed stability, as received.
+    /// The frame that completed stability, as received (hex in JSON).
+    #[serde(serialize_with = "super::frame::ser_hex")]
     pub raw: Vec<u8>,
     /// When it was captured.
     pub at_ms: u64,

@@ -41,7 +41,8 @@ pub struct Frame {
     pub raw: Vec<u8>,
 }
 
-fn ser_hex<S: serde::Serializer>(raw: &[u8], s: S) -> Result<S::Ok, S::Error> {
+/// Serialises bytes as a hex string.
+pub(crate) fn ser_hex<S: serde::Serializer>(raw: &[u8], s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&hex::encode(raw))
 }
 
