@@ -254,3 +254,109 @@ fn rfc3339(unix_s: i64) -> String {
         .unwrap_or_default()
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
+
+/// Starts the sync thread from the station's `[order_center]` settings: opens the secret
+/// store (`secrets_dir` for the encrypted-file fallback), builds the adapter, and downloads
+/// orders into the station's cache. Returns `None` when `kind = "none"` (standalone bench).
+/// Call [`SyncWorker::kick`] after each recorded pack so the result leaves at once.
+pub fn start_from_config(
+    db_path: &str,
+    cfg: &super::config::OrderCenterConfig,
+    secrets_dir: &std::path::Path,
+    on_event: Box<dyn FnMut(SyncEvent) + Send>,
+) -> Result<Option<SyncWorker>> {
+    let invalid = |message: String| Error::Invalid {
+        place: "order_center".into(),
+        message,
+    };
+    cfg.validate().map_err(invalid)?;
+    let store =
+        super::secrets::open(cfg.secrets, secrets_dir).map_err(|e| invalid(e.to_string()))?;
+    let Some(adapter) = cfg
+        .build_adapter(store.as_ref())
+        .map_err(|e| invalid(e.to_string()))?
+    else {
+        return Ok(None);
+    };
+    let deliverer = Deliverer::new(
+        adapter,
+        cfg.deliver_config(),
+        super::backoff::Jitter::from_entropy(),
+    );
+    let sink: Box<dyn OrderSink> =
+        Box::new(|conn: &rusqlite::Connection, o: &Order| -> Result<()> {
+            crate::store::orders::upsert(conn, o, chrono::Utc::now()).map(|_| ())
+        });
+    SyncWorker::spawn(
+        WorkerConfig {
+            db_path: db_path.to_string(),
+            order_poll: Some(Duration::from_millis(cfg.order_poll_ms)),
+        },
+        deliverer,
+        sink,
+        on_event,
+    )
+    .map(Some)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sync::config::{AdapterKind, OrderCenterConfig};
+    use crate::sync::secrets::Backend;
+    use crate::sync::test_server::{OrderCenterServer, ServerOptions};
+
+    #[test]
+    fn starts_from_config_and_delivers_kicked_results() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("s.db").to_str().unwrap().to_string();
+        let none = start_from_config(
+            &db,
+            &OrderCenterConfig::default(),
+            dir.path(),
+            Box::new(|_| {}),
+        )
+        .unwrap();
+        assert!(none.is_none());
+
+        let server = OrderCenterServer::start(ServerOptions::default()).unwrap();
+        let cfg = OrderCenterConfig {
+            kind: AdapterKind::Rest,
+            url: server.url(),
+            secrets: Backend::File,
+            ..OrderCenterConfig::default()
+        };
+        let w = start_from_config(&db, &cfg, dir.path(), Box::new(|_| {}))
+            .unwrap()
+            .unwrap();
+        let mut c = crate::db::open(&db).unwrap();
+        let tx = c.transaction().unwrap();
+        outbox::enqueue(
+            &tx,
+            "k1",
+            "O1",
+            r#"{"order_no":"O1"}"#,
+            "2026-01-01T00:00:00Z",
+        )
+        .unwrap();
+        tx.commit().unwrap();
+        w.kick();
+        let t = Instant::now();
+        while server.result_count() == 0 {
+            assert!(t.elapsed() < Duration::from_secs(10));
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        w.stop();
+        let st = outbox::status(&c, chrono::Utc::now()).unwrap();
+        assert_eq!((st.depth, st.acked), (0, 1));
+
+        let bad = OrderCenterConfig {
+            kind: AdapterKind::Rest,
+            ..OrderCenterConfig::default()
+        };
+        let e = start_from_config(&db, &bad, dir.path(), Box::new(|_| {}))
+            .err()
+            .unwrap();
+        assert!(e.to_string().contains("order_center"), "{e}");
+    }
+}
