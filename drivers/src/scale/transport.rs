@@ -885,6 +885,21 @@ mod tests {
     }
 
     #[test]
+    fn absent_usb_ids_are_not_found() {
+        let sel = PortSelector::Usb {
+            vid: 0xdead,
+            pid: 0xbeef,
+            serial_number: None,
+        };
+        match resolve_port(&sel) {
+            Err(TransportError::NotFound(s)) => assert_eq!(s, "usb dead:beef"),
+            // Containers without udev cannot list ports at all: also an error, not a port.
+            Err(TransportError::List(_)) => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
     fn missing_port_is_a_clear_error() {
         let e = open_serial("/nonexistent/ttyX", &SerialSettings::default())
             .err()
