@@ -1890,7 +1890,9 @@ pub fn order_region(order: &Order) -> Option<Region> {
             .or_else(|| CityCode::parse(&d.city).filter(|c| c.province() == p));
         return Some(match city {
             Some(c) => Region::city(c),
-            None => Region::province(p),
+            // A 直辖市 has a single city code (its 市辖区), the one the address matcher gives.
+            None => region::match_address(p.info().full_name)
+                .map_or_else(|| Region::province(p), |m| m.region),
         });
     }
     let joined = format!("{}{}{}", d.province, d.city, d.address);

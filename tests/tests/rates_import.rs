@@ -367,3 +367,43 @@ fn unsupported_and_missing_files() {
     let e = load_file(&PathBuf::from("/nonexistent/cards.toml")).unwrap_err();
     assert_eq!(e.code(), "io");
 }
+
+mod robustness {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn cell() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just(String::new()),
+            Just("省份".to_string()),
+            Just("首重价格".to_string()),
+            Just("续重(元/kg)".to_string()),
+            Just("0-1kg".to_string()),
+            Just("1.01-2kg".to_string()),
+            Just("3kg以上".to_string()),
+            Just("江浙沪".to_string()),
+            Just("其他".to_string()),
+            Just("不配送".to_string()),
+            Just("生效日期".to_string()),
+            Just("承运商".to_string()),
+            "-?[0-9]{1,4}(\\.[0-9]{1,4})?",
+            "\\PC{0,6}",
+        ]
+    }
+
+    proptest! {
+        /// Whatever a sheet holds, the importer returns cards or a placed error; it never panics,
+        /// and every card it returns validates.
+        #[test]
+        fn importer_never_panics(rows in prop::collection::vec(prop::collection::vec(cell(), 0..6), 0..12)) {
+            let mut text = String::from(HEAD);
+            for r in &rows {
+                text.push_str(&r.iter().map(|c| format!("\"{}\"", c.replace('"', "'"))).collect::<Vec<_>>().join(","));
+                text.push('\n');
+            }
+            if let Ok(f) = import_csv(text.as_bytes(), "p.csv") {
+                prop_assert!(domain::rates::RateBook::new(f.cards).is_ok());
+            }
+        }
+    }
+}

@@ -152,7 +152,8 @@ fn order_destinations_including_traps() {
     check("", "", "海南藏族自治州共和县", Some((63, Some(6325))));
     check("", "", "吉林市船营区", Some((22, Some(2202))));
     check("", "", "新疆乌鲁木齐市", Some((65, Some(6501))));
-    check("北京", "北京市", "", Some((11, None)));
+    check("北京", "北京市", "", Some((11, Some(1101))));
+    check("新疆", "", "", Some((65, None)));
     check("", "", "不知道哪里", None);
 }
 

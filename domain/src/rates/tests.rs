@@ -701,3 +701,81 @@ fn format_kg_values() {
         assert_eq!(format_kg(Grams(g)), s);
     }
 }
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn any_pricing() -> impl Strategy<Value = serde_json::Value> {
+        prop_oneof![
+            (1i64..5000, 0i64..5000, 1i64..2000, 0i64..2000)
+                .prop_map(|(f, ff, s, sf)| fa(f, ff, s, sf)),
+            (
+                prop::collection::vec((1i64..3000, 0i64..3000), 1..6),
+                any::<bool>(),
+                prop::option::of((1i64..2000, 0i64..500, any::<bool>()))
+            )
+                .prop_map(|(steps, upper, above)| {
+                    let mut from = 0;
+                    let mut fen = 0;
+                    let brackets: Vec<serde_json::Value> = steps
+                        .iter()
+                        .map(|(w, add)| {
+                            let b = json!({"from_g": from, "to_g": from + w, "fen": fen + add});
+                            from += w;
+                            fen += add;
+                            b
+                        })
+                        .collect();
+                    let mut v = json!({"model": "brackets",
+                        "boundary": if upper { "(a,b]" } else { "[a,b)" }, "brackets": brackets});
+                    if let Some((step, price, add)) = above {
+                        v["above"] = json!({"mode": if add { "add_steps" } else { "whole_weight" },
+                            "step_g": step, "step_fen": price});
+                    }
+                    v
+                }),
+        ]
+    }
+
+    proptest! {
+        /// Rounding never lowers a weight below the raw weight by more than the tolerance, lands
+        /// on a step multiple (or the minimum), and is idempotent.
+        #[test]
+        fn rounding_rules(step in 1i64..2000, tol_frac in 0i64..100, min in 0i64..3000, w in 0i64..100_000) {
+            let tol = step * tol_frac / 100;
+            let r = Rounding { step_g: Grams(step), tolerance_g: Grams(tol.min(step - 1)), min_g: Grams(min) };
+            let b = r.apply(Grams(w));
+            prop_assert!(b.0 >= min);
+            prop_assert!(b.0 + step > w, "{} vs {}", b.0, w);
+            prop_assert!(b.0 % step == 0 || b.0 == min);
+            prop_assert_eq!(r.apply(b), b);
+        }
+
+        /// For add-steps and first/additional pricing the fee never falls as weight rises, and
+        /// the total is always base + Σ surcharges.
+        #[test]
+        fn fees_are_consistent(pricing in any_pricing(), a in 0i64..20_000, d in 0i64..5_000, fuel in 0u32..3000) {
+            let card = simple(pricing.clone(), json!({"surcharges": [{"name": "fuel", "percent_bp": fuel}]}));
+            let Ok(b) = RateBook::new(vec![card]) else { return Ok(()); };
+            let q1 = b.shop(&gd(), &w(a), at(), &[]);
+            let q2 = b.shop(&gd(), &w(a + d), at(), &[]);
+            for q in q1.quotes.iter().chain(&q2.quotes) {
+                let sum: i64 = q.surcharges.iter().map(|l| l.fen.0).sum();
+                prop_assert_eq!(q.total_fen.0, q.base_fen.0 + sum);
+                prop_assert!(q.billable >= q.actual);
+                prop_assert!(!q.explain_zh().is_empty());
+            }
+            let whole = pricing["above"]["mode"] == "whole_weight";
+            if let (Some(x), Some(y)) = (q1.quotes.first(), q2.quotes.first()) {
+                if !whole {
+                    prop_assert!(x.base_fen <= y.base_fen, "{} then {}", x.explain_zh(), y.explain_zh());
+                }
+            }
+            // Once a weight is over the maximum, every heavier one is too.
+            if q1.quotes.is_empty() {
+                prop_assert!(q2.quotes.is_empty());
+            }
+        }
+    }
+}

@@ -16,6 +16,7 @@ use domain::rates::{Parcel, QuoteRecord, RateCard};
 use domain::region::{CityCode, Region};
 use domain::Fen;
 use serde_json::json;
+use std::io::Write as _;
 use std::path::PathBuf;
 
 /// Subcommands of `packbench rates`.
@@ -92,6 +93,7 @@ pub fn run(cmd: Cmd) -> anyhow::Result<()> {
     match cmd {
         Cmd::Check { files } => {
             let mut bad = 0usize;
+            let mut stdout = std::io::stdout().lock();
             for f in &files {
                 let out = match load_file(f) {
                     Ok(loaded) => json!({
@@ -105,7 +107,7 @@ pub fn run(cmd: Cmd) -> anyhow::Result<()> {
                         json!({"file": f.display().to_string(), "ok": false, "code": e.code(), "error": e.to_string()})
                     }
                 };
-                println!("{}", serde_json::to_string_pretty(&out)?);
+                writeln!(stdout, "{}", serde_json::to_string_pretty(&out)?)?;
             }
             if bad == 0 && files.len() > 1 {
                 // Files that are good one by one may still conflict (overlapping versions).
@@ -199,7 +201,11 @@ pub fn quote(a: QuoteArgs) -> anyhow::Result<()> {
     for s in &out.skipped {
         eprintln!("no quote: {s}");
     }
-    println!("{}", serde_json::to_string_pretty(&out.records)?);
+    writeln!(
+        std::io::stdout().lock(),
+        "{}",
+        serde_json::to_string_pretty(&out.records)?
+    )?;
     if out.records.is_empty() {
         bail!("no card quotes this parcel to {label}");
     }
