@@ -17,6 +17,11 @@ use std::time::{Duration, Instant};
 
 /// How long the loop sleeps at most when idle (other processes may enqueue too).
 pub const IDLE_POLL: Duration = Duration::from_millis(1000);
+/// Acknowledged outbox rows are kept this long (the pack results themselves stay forever in
+/// the store); flagged rows are never pruned.
+pub const RETAIN_ACKED_DAYS: i64 = 30;
+/// How often old acknowledged rows are pruned.
+const PRUNE_EVERY_MS: u64 = 3_600_000;
 
 /// Something the UI or the operator should know.
 #[derive(Debug, Clone, PartialEq)]
@@ -150,12 +155,20 @@ fn run(
     let mono = || u64::try_from(epoch.elapsed().as_millis()).unwrap_or(u64::MAX);
     let mut next_poll_ms = 0u64;
     let mut poll_failures = 0u32;
+    let mut next_prune_ms = 0u64;
     loop {
         let now = mono();
         let at = RequestTime {
             mono_ms: now,
             unix_s: wall_now(),
         };
+        if now >= next_prune_ms {
+            next_prune_ms = now + PRUNE_EVERY_MS;
+            let before = rfc3339(at.unix_s - RETAIN_ACKED_DAYS * 86_400);
+            if let Err(e) = outbox::prune_acked(conn, &before) {
+                on_event(SyncEvent::Error(format!("outbox prune: {e}")));
+            }
+        }
         if let Some(interval) = cfg.order_poll {
             if now >= next_poll_ms {
                 let interval_ms = u64::try_from(interval.as_millis()).unwrap_or(u64::MAX);
