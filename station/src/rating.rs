@@ -1699,6 +1699,34 @@ pub fn load_book(paths: &[PathBuf]) -> Result<(RateBook, Vec<LoadedFile>), Ratin
 // The station's rating service
 // ---------------------------------------------------------------------------------------------
 
+/// The demo cards of `station/demo/rates/` in text formats, embedded so the demo station quotes
+/// without any file on disk (the `.xlsx` demo sheet is loaded from disk only).
+pub const DEMO_CARDS: &[(&str, &str)] = &[
+    ("sf.toml", include_str!("../demo/rates/sf.toml")),
+    ("sto.toml", include_str!("../demo/rates/sto.toml")),
+    ("zto.toml", include_str!("../demo/rates/zto.toml")),
+    ("yto.json", include_str!("../demo/rates/yto.json")),
+    ("jd.toml", include_str!("../demo/rates/jd.toml")),
+    ("sto_sheet.csv", include_str!("../demo/rates/sto_sheet.csv")),
+];
+
+/// Builds the book of the embedded demo cards.
+pub fn demo_book() -> Result<RateBook, RatingError> {
+    let mut cards = Vec::new();
+    for (name, text) in DEMO_CARDS {
+        let file = format!("demo/rates/{name}");
+        if name.ends_with(".csv") {
+            cards.extend(import_csv(text.as_bytes(), &file)?.cards);
+        } else {
+            cards.extend(parse_cards(text, name.ends_with(".json"), &file)?);
+        }
+    }
+    RateBook::new(cards).map_err(|errors| RatingError::Card {
+        file: "demo/rates".to_string(),
+        errors,
+    })
+}
+
 /// What a reload loaded.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct LoadSummary {
@@ -1723,6 +1751,11 @@ impl Rating {
             config,
             book: RwLock::new(Arc::new(book)),
         })
+    }
+
+    /// The demo rating service: the embedded demo cards, every carrier allowed.
+    pub fn demo() -> Result<Rating, RatingError> {
+        Ok(Rating::with_book(RatesConfig::default(), demo_book()?))
     }
 
     /// A rating service over an already built book.

@@ -234,3 +234,18 @@ fn station_records_the_rating_quote_with_the_pack() {
     );
     assert!(q["shop"].as_array().unwrap().len() >= 6);
 }
+
+#[test]
+fn embedded_demo_cards_quote_without_files() {
+    let rating = Rating::demo().unwrap();
+    let book = rating.book();
+    assert_eq!(book.len(), 7);
+    let at: DateTime<Utc> = "2026-11-25T01:00:00Z".parse().unwrap();
+    let q = rating
+        .quote(&order("广东省", "深圳市", "", "SF"), Grams(905), at)
+        .unwrap();
+    assert_eq!(
+        (q["carrier"].as_str(), q["total_fen"].as_i64()),
+        (Some("SF"), Some(700))
+    );
+}
