@@ -430,14 +430,6 @@ mod tests {
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(48))]
 
-        /// Fuzz: arbitrary bytes in arbitrary chunks never panic, for every decoder.
-        #[test]
-        fn decoders_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..600), cuts in proptest::collection::vec(any::<usize>(), 0..8)) {
-            for p in Protocol::ALL {
-                let _ = decode_chunked(p, &bytes, &cuts);
-            }
-        }
-
         /// Round trip: a frame split anywhere and wrapped in noise decodes to the same value.
         #[test]
         fn frames_survive_splits_and_noise(m in 0i64..99_999, scale in 0u8..=3, cuts in proptest::collection::vec(any::<usize>(), 0..6), noise in proptest::collection::vec(0x20u8..0x7f, 0..20)) {
@@ -459,6 +451,57 @@ mod tests {
                 prop_assert_eq!(last.map(|v| v.cmp_value(value)), Some(std::cmp::Ordering::Equal), "{} {:?}", p, frames);
             }
         }
+    }
+
+    /// One fuzz target per decoder: random bytes, and valid traffic with random byte mutations,
+    /// fed in random chunks. Nothing may panic; weight frames always carry a value.
+    macro_rules! fuzz_decoders {
+        ($($name:ident => $p:expr),* $(,)?) => {
+            proptest! {
+                #![proptest_config(ProptestConfig::with_cases(64))]
+                $(
+                    #[test]
+                    fn $name(
+                        bytes in proptest::collection::vec(any::<u8>(), 0..400),
+                        mutations in proptest::collection::vec((any::<usize>(), any::<u8>()), 0..8),
+                        cuts in proptest::collection::vec(any::<usize>(), 0..8),
+                    ) {
+                        let p: Protocol = $p;
+                        let _ = decode_chunked(p, &bytes, &cuts);
+                        let mut traffic = Vec::new();
+                        for m in [0i64, 1250, -500, 99_999] {
+                            traffic.extend(encode(p, Decimal { mantissa: m, scale: 3 }));
+                        }
+                        for (pos, b) in &mutations {
+                            let i = pos % traffic.len().max(1);
+                            if let Some(x) = traffic.get_mut(i) {
+                                *x = *b;
+                            }
+                        }
+                        for f in decode_chunked(p, &traffic, &cuts) {
+                            prop_assert!(f.raw.len() <= frame::MAX_BUFFER);
+                            if f.kind == FrameKind::Weight {
+                                prop_assert!(f.value.is_some(), "{p}: {f:?}");
+                            }
+                        }
+                    }
+                )*
+            }
+        };
+    }
+
+    fuzz_decoders! {
+        fuzz_mt_sics => Protocol::MtSics,
+        fuzz_toledo => Protocol::Toledo,
+        fuzz_xk3190 => Protocol::Xk3190,
+        fuzz_xk3190_a12 => Protocol::Xk3190A12,
+        fuzz_xk3190_eq => Protocol::Xk3190Eq,
+        fuzz_xk3190_eq_fwd => Protocol::Xk3190EqFwd,
+        fuzz_sma => Protocol::Sma,
+        fuzz_and => Protocol::And,
+        fuzz_ohaus => Protocol::Ohaus,
+        fuzz_nci => Protocol::Nci,
+        fuzz_hid_pos => Protocol::HidPos,
     }
 
     #[test]
