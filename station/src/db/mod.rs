@@ -92,7 +92,7 @@ mod tests {
         let n: i64 = c
             .query_row("SELECT count(*) FROM schema_migrations", [], |r| r.get(0))
             .unwrap();
-        assert_eq!(n as usize, all().len());
+        assert_eq!(usize::try_from(n).unwrap(), all().len());
         let mode: String = c
             .query_row("PRAGMA journal_mode", [], |r| r.get(0))
             .unwrap();

@@ -21,7 +21,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::collections::VecDeque;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -426,7 +426,7 @@ impl Request {
     }
 }
 
-fn read_request(r: &mut BufReader<TcpStream>) -> Option<Request> {
+fn read_request<R: BufRead>(r: &mut R) -> Option<Request> {
     let mut line = String::new();
     let mut total = 0usize;
     // Skip stray empty lines between pipelined requests.
@@ -792,6 +792,29 @@ fn upload(req: &Request, w: &mut TcpStream, sh: &Shared) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        #[test]
+        fn request_parser_never_panics(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..2048)) {
+            let mut r = std::io::Cursor::new(bytes);
+            while read_request(&mut r).is_some() {}
+        }
+    }
+
+    #[test]
+    fn parses_pipelined_requests_with_bodies() {
+        let raw = b"POST /v1/pack-results HTTP/1.1\r\nContent-Length: 2\r\nAuthorization: Bearer t\r\n\r\n{}GET /v1/orders?since=3 HTTP/1.1\r\n\r\n";
+        let mut r = std::io::Cursor::new(&raw[..]);
+        let a = read_request(&mut r).unwrap();
+        assert_eq!(
+            (a.method.as_str(), a.target.as_str(), a.body.as_slice()),
+            ("POST", "/v1/pack-results", &b"{}"[..])
+        );
+        assert_eq!(a.header("authorization"), Some("Bearer t"));
+        let b = read_request(&mut r).unwrap();
+        assert_eq!(b.target, "/v1/orders?since=3");
+        assert!(read_request(&mut r).is_none());
+    }
 
     #[test]
     fn percent_decoding() {
