@@ -559,6 +559,26 @@ mod tests {
     }
 
     #[test]
+    fn station_config_carries_the_scale_section() {
+        let c = crate::config::StationConfig::from_toml(
+            "[scale]\nusb_vid = 0x067b\nusb_pid = 0x2303\nprotocol = \"and\"\nmin_weight_g = 50\n",
+            "station.toml",
+        )
+        .unwrap();
+        assert_eq!(
+            (c.scale.usb_vid, c.scale.usb_pid),
+            (Some(0x067b), Some(0x2303))
+        );
+        let d = c.scale.device_config().unwrap();
+        assert_eq!(d.capture.min_weight_mg, 50_000);
+        let e =
+            crate::config::StationConfig::from_toml("[scale]\nbaud = \"fast\"\n", "station.toml")
+                .unwrap_err()
+                .to_string();
+        assert!(e.starts_with("station.toml:2:"), "{e}");
+    }
+
+    #[test]
     fn raw_text_is_reversible_escaping() {
         assert_eq!(raw_text(b"S S      1.250 kg\r\n"), "S S      1.250 kg");
         assert_eq!(
