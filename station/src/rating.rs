@@ -427,8 +427,17 @@ fn csv_sheet(bytes: &[u8], file: &str) -> Result<Sheet, RatingError> {
             ),
             message: e.to_string(),
         })?;
+        // The line as an editor shows it (the csv crate's own count skips blank lines).
         let row = rec.position().map_or(sheet.rows.len() + 1, |p| {
-            usize::try_from(p.line()).unwrap_or(0)
+            let mut byte = usize::try_from(p.byte()).unwrap_or(0).min(text.len());
+            // A record after blank lines may be reported at the first blank line.
+            while matches!(text.as_bytes().get(byte), Some(b'\n' | b'\r')) {
+                byte += 1;
+            }
+            text.as_bytes()
+                .get(..byte.min(text.len()))
+                .map_or(0, |b| b.iter().filter(|c| **c == b'\n').count())
+                + 1
         });
         let cells = rec
             .iter()
@@ -1291,6 +1300,13 @@ pub fn import_sheet(
 
     // Rows.
     let header_text = |i: usize| cols.get(i).map_or(String::new(), |(h, _)| h.clone());
+    let price_cols: Vec<usize> = first_p_col
+        .into_iter()
+        .chain(step_p_col)
+        .chain(flat_col)
+        .chain(bracket_cols.iter().map(|(i, _, _)| *i))
+        .chain(above.map(|(i, _, _)| i))
+        .collect();
     let mut priced: Vec<PricedRow> = Vec::new();
     for (row, cells) in &sheet.rows[data_start..] {
         let row = *row;
@@ -1298,8 +1314,12 @@ pub fn import_sheet(
             continue;
         }
         let get = |i: usize| cells.get(i).cloned().unwrap_or(CellValue::Empty);
+        let no_prices = price_cols.iter().all(|i| get(*i).is_empty());
         let region_text = get(region_col).text();
         if region_text.is_empty() {
+            if no_prices {
+                continue;
+            }
             return Err(cx.cell(
                 row,
                 region_col,
@@ -1307,15 +1327,18 @@ pub fn import_sheet(
                 "no destination in a priced row".to_string(),
             ));
         }
-        let region = parse_region_cell(&region_text)
-            .map_err(|m| cx.cell(row, region_col, &header_text(region_col), m))?;
-        let price_cols: Vec<usize> = first_p_col
-            .into_iter()
-            .chain(step_p_col)
-            .chain(flat_col)
-            .chain(bracket_cols.iter().map(|(i, _, _)| *i))
-            .chain(above.map(|(i, _, _)| i))
-            .collect();
+        let region = match parse_region_cell(&region_text) {
+            Ok(r) => r,
+            // A footnote under the table (注：…) has no prices: skip it, with a note.
+            Err(_) if no_prices => {
+                notes.push(format!(
+                    "sheet {:?}: row {row} skipped (no prices, not a destination): {region_text}",
+                    sheet.name
+                ));
+                continue;
+            }
+            Err(m) => return Err(cx.cell(row, region_col, &header_text(region_col), m)),
+        };
         let unserviceable = price_cols.iter().all(|i| {
             let t = get(*i).text();
             t.is_empty() || UNSERVICEABLE_WORDS.contains(&t.as_str())
@@ -1677,12 +1700,46 @@ pub fn load_file(path: &Path) -> Result<LoadedFile, RatingError> {
     }
 }
 
-/// Loads every file and builds one book; fails on the first bad file or on cards that conflict
+/// Card file extensions [`load_file`] reads.
+pub const CARD_EXTENSIONS: &[&str] = &["toml", "json", "csv", "xlsx", "xlsm", "xls", "xlsb", "ods"];
+
+/// Replaces each directory by the card files in it (by name, not recursive).
+pub fn expand_dirs(paths: &[PathBuf]) -> Result<Vec<PathBuf>, RatingError> {
+    let mut out = Vec::with_capacity(paths.len());
+    for p in paths {
+        if !p.is_dir() {
+            out.push(p.clone());
+            continue;
+        }
+        let io = |source| RatingError::Io {
+            path: p.display().to_string(),
+            source,
+        };
+        let mut found: Vec<PathBuf> = Vec::new();
+        for entry in std::fs::read_dir(p).map_err(io)? {
+            let path = entry.map_err(io)?.path();
+            let ext = path
+                .extension()
+                .and_then(|e| e.to_str())
+                .map(str::to_ascii_lowercase)
+                .unwrap_or_default();
+            if path.is_file() && CARD_EXTENSIONS.contains(&ext.as_str()) {
+                found.push(path);
+            }
+        }
+        found.sort();
+        out.extend(found);
+    }
+    Ok(out)
+}
+
+/// Loads every file (a directory stands for the card files in it) and builds one book; fails on the first bad file or on cards that conflict
 /// across files (overlapping versions of one service).
 pub fn load_book(paths: &[PathBuf]) -> Result<(RateBook, Vec<LoadedFile>), RatingError> {
+    let paths = expand_dirs(paths)?;
     let mut files = Vec::with_capacity(paths.len());
     let mut all = Vec::new();
-    for p in paths {
+    for p in &paths {
         let f = load_file(p)?;
         all.extend(f.cards.iter().cloned());
         files.push(f);

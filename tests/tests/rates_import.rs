@@ -407,3 +407,34 @@ mod robustness {
         }
     }
 }
+
+#[test]
+fn footnotes_under_the_table_are_skipped_with_a_note() {
+    let f = import_csv(
+        format!("{HEAD}省份,首重价格,续重价格\n广东,3,1\n{REST}\n注：以上价格不含税,,\n")
+            .as_bytes(),
+        "t.csv",
+    )
+    .unwrap();
+    assert_eq!(f.cards[0].zones.len(), 2);
+    assert!(
+        f.notes
+            .iter()
+            .any(|n| n.contains("row 7 skipped") && n.contains("注：以上价格不含税")),
+        "{:?}",
+        f.notes
+    );
+    // With prices, an unknown destination is an error, not a note.
+    let (row, _, _) = cell_error(csv(
+        "省份,首重价格,续重价格\n广东,3,1\n注：另计,3,1\n其他,5,2\n",
+    ));
+    assert_eq!(row, 5);
+}
+
+#[test]
+fn a_directory_stands_for_its_card_files() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../station/demo/rates");
+    let (book, files) = station::rating::load_book(&[dir]).unwrap();
+    assert!(files.len() >= 7);
+    assert!(book.len() >= 8);
+}

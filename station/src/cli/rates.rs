@@ -24,7 +24,7 @@ use std::path::PathBuf;
 pub enum Cmd {
     /// Validate card files and spreadsheets and print what they contain.
     Check {
-        /// Card files: .toml, .json, .csv, .xlsx.
+        /// Card files (.toml, .json, .csv, .xlsx) or directories of them.
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
@@ -33,7 +33,7 @@ pub enum Cmd {
 /// Arguments of `packbench quote`.
 #[derive(Debug, clap::Args)]
 pub struct QuoteArgs {
-    /// Rate card files (.toml, .json, .csv, .xlsx).
+    /// Rate card files (.toml, .json, .csv, .xlsx) or directories of them.
     #[arg(long, required = true, num_args = 1..)]
     pub cards: Vec<PathBuf>,
     /// Destination: province or city code (65, 650000, 4403), a name, or a Chinese address.
@@ -92,6 +92,7 @@ fn card_summary(c: &RateCard) -> serde_json::Value {
 pub fn run(cmd: Cmd) -> anyhow::Result<()> {
     match cmd {
         Cmd::Check { files } => {
+            let files = crate::rating::expand_dirs(&files).map_err(|e| anyhow!("{e}"))?;
             let mut bad = 0usize;
             let mut stdout = std::io::stdout().lock();
             for f in &files {
@@ -109,7 +110,7 @@ pub fn run(cmd: Cmd) -> anyhow::Result<()> {
                 };
                 writeln!(stdout, "{}", serde_json::to_string_pretty(&out)?)?;
             }
-            if bad == 0 && files.len() > 1 {
+            if bad == 0 {
                 // Files that are good one by one may still conflict (overlapping versions).
                 load_book(&files).map_err(|e| anyhow!("{e}"))?;
             }
