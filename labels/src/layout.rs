@@ -228,36 +228,38 @@ pub fn wrap(text: &str, max_w: f32, size: f32, bold: bool, m: Measure<'_>) -> Ve
                 tokens.push(c.to_string());
             }
         }
+        // Widths are summed incrementally (advances add up; no kerning across tokens).
         let mut line = String::new();
+        let mut line_w = 0.0f32;
         for tok in tokens {
-            let candidate = format!("{line}{tok}");
-            if m.width(candidate.trim_end(), size, bold) <= max_w
-                || line.trim().is_empty() && m.width(&tok, size, bold) <= max_w
-            {
-                line = candidate;
+            let tok_w = m.width(&tok, size, bold);
+            let is_space = tok.trim().is_empty();
+            // Trailing spaces do not count against the width.
+            if is_space || line_w + tok_w <= max_w {
+                if !(is_space && line.is_empty()) {
+                    line.push_str(&tok);
+                    line_w += tok_w;
+                }
                 continue;
             }
             if !line.trim().is_empty() {
                 lines.push(line.trim_end().to_string());
-                line = String::new();
+                line.clear();
+                line_w = 0.0;
             }
-            let tok = if tok.trim().is_empty() {
-                String::new()
-            } else {
-                tok
-            };
-            if m.width(&tok, size, bold) <= max_w {
+            if tok_w <= max_w {
                 line = tok;
+                line_w = tok_w;
             } else {
                 // A word longer than the line: break it by characters.
                 for c in tok.chars() {
-                    let cand = format!("{line}{c}");
-                    if m.width(&cand, size, bold) > max_w && !line.is_empty() {
+                    let cw = m.width(c.encode_utf8(&mut [0u8; 4]), size, bold);
+                    if line_w + cw > max_w && !line.is_empty() {
                         lines.push(std::mem::take(&mut line));
-                        line.push(c);
-                    } else {
-                        line = cand;
+                        line_w = 0.0;
                     }
+                    line.push(c);
+                    line_w += cw;
                 }
             }
         }
