@@ -5,7 +5,9 @@
 //! once, typing order is preserved, and scanner bursts are always recognised.
 
 use drivers::scanner::sim::{KeySimulator, WedgeTiming};
-use drivers::scanner::wedge::{Key, KeyEvent, KeyOrigin, WedgeConfig, WedgeDecoder, WedgeOutput};
+use drivers::scanner::wedge::{
+    is_modifier, Key, KeyEvent, KeyOrigin, WedgeConfig, WedgeDecoder, WedgeOutput,
+};
 use proptest::prelude::*;
 
 /// Feeds events like the app's event loop (timeouts delivered before each key and at the
@@ -45,11 +47,13 @@ fn released_text(out: &[WedgeOutput]) -> String {
             WedgeOutput::PassThrough { keys } => keys.clone(),
             WedgeOutput::Scan { .. } => Vec::new(),
         })
-        .map(|k| match k.key {
-            Key::Char(c) => c,
-            Key::Enter => '\n',
-            Key::Tab => '\t',
-            Key::Other(_) => '?',
+        .filter_map(|k| match k.key {
+            Key::Char(c) => Some(c),
+            Key::Enter => Some('\n'),
+            Key::Tab => Some('\t'),
+            // A released modifier types nothing.
+            Key::Other(name) if is_modifier(&name) => None,
+            Key::Other(_) => Some('?'),
         })
         .collect()
 }
@@ -113,6 +117,7 @@ fn key_strategy() -> impl Strategy<Value = Key> {
         1 => Just(Key::Enter),
         1 => Just(Key::Tab),
         1 => Just(Key::Other("Backspace".into())),
+        1 => Just(Key::Other("Shift".into())),
     ]
 }
 

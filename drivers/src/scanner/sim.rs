@@ -12,6 +12,8 @@ pub struct WedgeTiming {
     pub max_gap_ms: u64,
     /// Send Enter after the code.
     pub enter_suffix: bool,
+    /// Press Shift (a `Shift` key event) before each capital, as browsers report it.
+    pub shift_keys: bool,
 }
 
 impl Default for WedgeTiming {
@@ -21,6 +23,7 @@ impl Default for WedgeTiming {
             min_gap_ms: 1,
             max_gap_ms: 10,
             enter_suffix: true,
+            shift_keys: true,
         }
     }
 }
@@ -90,6 +93,9 @@ impl KeySimulator {
         for (i, c) in code.chars().enumerate() {
             if i > 0 {
                 t += self.jitter.range(timing.min_gap_ms, timing.max_gap_ms);
+            }
+            if timing.shift_keys && c.is_ascii_uppercase() {
+                out.push(self.event(Key::Other("Shift".into()), t, KeyOrigin::Hardware));
             }
             out.push(self.event(Key::Char(c), t, KeyOrigin::Hardware));
         }

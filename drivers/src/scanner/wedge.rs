@@ -117,6 +117,24 @@ impl Default for WedgeConfig {
     }
 }
 
+/// Whether a key name (`KeyboardEvent.key`) is a modifier: Shift, Control, Alt…
+pub fn is_modifier(name: &str) -> bool {
+    matches!(
+        name,
+        "Shift"
+            | "Control"
+            | "Alt"
+            | "AltGraph"
+            | "Meta"
+            | "CapsLock"
+            | "NumLock"
+            | "Fn"
+            | "OS"
+            | "Super"
+            | "Hyper"
+    )
+}
+
 /// What the decoder decided.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -262,12 +280,14 @@ impl WedgeDecoder {
 
     /// Average gap of the burst's characters so far, in ms.
     fn average_gap(&self) -> Option<u64> {
-        let n = self.burst.len();
-        if n < 2 {
-            return None;
-        }
-        let span = self.burst[n - 1].at_ms.saturating_sub(self.burst[0].at_ms);
-        Some(span / u64::try_from(n - 1).unwrap_or(1))
+        let mut chars = self
+            .burst
+            .iter()
+            .filter(|k| matches!(k.key, Key::Char(_)))
+            .map(|k| k.at_ms);
+        let first = chars.next()?;
+        let (n, last) = chars.fold((0u64, first), |(n, _), t| (n + 1, t));
+        (n > 0).then(|| last.saturating_sub(first) / n)
     }
 
     /// Feed one key-down event. Events must come in time order (an older timestamp is
@@ -313,6 +333,16 @@ impl WedgeDecoder {
                 self.flush(false);
                 self.out
                     .push_back(WedgeOutput::PassThrough { keys: vec![ev] });
+            }
+            Key::Other(name) if is_modifier(name) => {
+                // Scanners press Shift for capitals: a modifier neither starts nor breaks a
+                // burst. It is held with the burst (and released with it if that was typing).
+                if self.burst.is_empty() {
+                    self.out
+                        .push_back(WedgeOutput::PassThrough { keys: vec![ev] });
+                } else {
+                    self.burst.push(ev);
+                }
             }
             Key::Other(_) => {
                 // A scanner never sends editing keys: the held burst was typing.
@@ -498,6 +528,24 @@ mod tests {
         let mut trace = typed("ab", 0, 200);
         trace.extend(typed("1234567\n", 600, 5));
         check(trace, &["P:a", "P:b", "S:1234567"]);
+    }
+
+    #[test]
+    fn shift_for_capitals_does_not_break_a_scan() {
+        let shift = |t| (Key::Other("Shift".into()), t, KeyOrigin::Hardware);
+        let mut trace = vec![shift(0)];
+        trace.push((Key::Char('S'), 1, KeyOrigin::Hardware));
+        trace.push(shift(3));
+        trace.push((Key::Char('F'), 4, KeyOrigin::Hardware));
+        trace.extend(typed("1000000007907\n", 7, 3));
+        // The Shift before the first character is released at once (it types nothing).
+        check(trace, &["P:<Shift>", "S:SF1000000007907"]);
+        // A lone Shift from the keyboard passes at once; typing with Shift is released whole.
+        let mut trace = vec![shift(0)];
+        trace.push((Key::Char('A'), 200, KeyOrigin::Hardware));
+        trace.push(shift(230));
+        trace.push((Key::Char('B'), 240, KeyOrigin::Hardware));
+        check(trace, &["P:<Shift>", "P:A<Shift>B"]);
     }
 
     #[test]
