@@ -103,6 +103,51 @@ pub fn keypad_digit(code: u16) -> Option<char> {
     })
 }
 
+/// The character a US keyboard types for a DOM `KeyboardEvent.code` (the physical key, which
+/// does not depend on the desktop's layout) with or without Shift. The UI can send `code` and
+/// `shiftKey` so a wedge scanner reads the same on an AZERTY or IME desktop.
+pub fn us_char_for_dom_code(code: &str, shift: bool) -> Option<char> {
+    let pick = |(lower, upper): (char, char)| if shift { upper } else { lower };
+    if let Some(letter) = code.strip_prefix("Key") {
+        let mut it = letter.chars();
+        return match (it.next(), it.next()) {
+            (Some(c), None) if c.is_ascii_uppercase() => Some(pick((c.to_ascii_lowercase(), c))),
+            _ => None,
+        };
+    }
+    if let Some(d) = code.strip_prefix("Digit") {
+        let n: u16 = d.parse().ok().filter(|n| *n <= 9)?;
+        // Linux key codes: 1..9 are 2..10, 0 is 11.
+        return us_key(if n == 0 { 11 } else { n + 1 }).map(pick);
+    }
+    if let Some(d) = code.strip_prefix("Numpad") {
+        if let Ok(n) = d.parse::<u32>() {
+            return char::from_digit(n, 10).filter(|_| n <= 9);
+        }
+    }
+    let key = match code {
+        "Minus" => 12,
+        "Equal" => 13,
+        "BracketLeft" => 26,
+        "BracketRight" => 27,
+        "Semicolon" => 39,
+        "Quote" => 40,
+        "Backquote" => 41,
+        "Backslash" => 43,
+        "Comma" => 51,
+        "Period" => 52,
+        "Slash" => 53,
+        "NumpadMultiply" => 55,
+        "Space" => 57,
+        "NumpadSubtract" => 74,
+        "NumpadAdd" => 78,
+        "NumpadDecimal" => 83,
+        "NumpadDivide" => 98,
+        _ => return None,
+    };
+    us_key(key).map(pick)
+}
+
 /// Settings of the key decoder.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyDecoderConfig {
@@ -308,6 +353,34 @@ mod tests {
         check("]C10106901234567892\u{1d}10ABC");
         check("https://example.com/?q=1&r=\"x\"");
         check("~!@#$%^&*()_+{}|:<>?`-=[]\\;',./");
+    }
+
+    fn dom(code: &str, shift: bool, expected: Option<char>) {
+        assert_eq!(
+            us_char_for_dom_code(code, shift),
+            expected,
+            "{code} shift={shift}"
+        );
+    }
+
+    #[test]
+    fn dom_codes_with_us_layout() {
+        dom("KeyA", false, Some('a'));
+        dom("KeyQ", true, Some('Q'));
+        dom("Digit1", false, Some('1'));
+        dom("Digit1", true, Some('!'));
+        dom("Digit0", false, Some('0'));
+        dom("Digit0", true, Some(')'));
+        dom("Minus", false, Some('-'));
+        dom("BracketRight", false, Some(']'));
+        dom("Slash", true, Some('?'));
+        dom("Numpad7", false, Some('7'));
+        dom("NumpadDecimal", false, Some('.'));
+        dom("Space", false, Some(' '));
+        dom("Enter", false, None);
+        dom("KeyAB", false, None);
+        dom("Digit10", false, None);
+        dom("ShiftLeft", false, None);
     }
 
     #[test]
