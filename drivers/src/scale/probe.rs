@@ -258,6 +258,16 @@ pub fn probe_port(port: &str, opts: &ProbeOptions) -> Result<Option<ProbeResult>
                 next_request += Duration::from_millis(opts.request_interval_ms);
             }
             match link.read(&mut buf) {
+                Ok(0) => {
+                    return Err(TransportError::Io {
+                        port: port.to_owned(),
+                        op: "read while probing",
+                        source: std::io::Error::new(
+                            std::io::ErrorKind::UnexpectedEof,
+                            "end of file (device removed)",
+                        ),
+                    })
+                }
                 Ok(n) => prober.feed(buf.get(..n).unwrap_or(&[])),
                 Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {}
                 Err(source) => {

@@ -510,7 +510,13 @@ struct SerialLink(SerialConn);
 impl Link for SerialLink {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match self.0.read(buf) {
+            // serialport reports "nothing within the timeout" as TimedOut on every OS…
             Err(e) if e.kind() == io::ErrorKind::TimedOut => Ok(0),
+            // …so zero bytes from a readable port is end of file: the device is gone.
+            Ok(0) if !buf.is_empty() => Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "end of file (device removed)",
+            )),
             other => other,
         }
     }
