@@ -254,14 +254,39 @@ fn percent_of(amount: Fen, bp: u32) -> Fen {
 
 /// Formats grams as a short kilogram figure: 1000 → `1kg`, 500 → `0.5kg`, 2350 → `2.35kg`.
 pub fn format_kg(g: Grams) -> String {
-    let sign = if g.0 < 0 { "-" } else { "" };
-    let a = g.0.unsigned_abs();
-    let (kg, frac) = (a / 1000, a % 1000);
-    if frac == 0 {
-        format!("{sign}{kg}kg")
-    } else {
-        let f = format!("{frac:03}");
-        format!("{sign}{kg}.{}kg", f.trim_end_matches('0'))
+    Kg(g).to_string()
+}
+
+/// Kilograms as [`format_kg`] writes them, without allocating.
+struct Kg(Grams);
+
+impl std::fmt::Display for Kg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let g = self.0 .0;
+        let sign = if g < 0 { "-" } else { "" };
+        let a = g.unsigned_abs();
+        let (kg, mut frac) = (a / 1000, a % 1000);
+        if frac == 0 {
+            return write!(f, "{sign}{kg}kg");
+        }
+        let mut width = 3;
+        while frac % 10 == 0 {
+            frac /= 10;
+            width -= 1;
+        }
+        write!(f, "{sign}{kg}.{frac:0width$}kg")
+    }
+}
+
+/// Yuan with two decimals (`28.00`), without allocating.
+struct Yuan(Fen);
+
+impl std::fmt::Display for Yuan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let v = self.0 .0;
+        let sign = if v < 0 { "-" } else { "" };
+        let a = v.unsigned_abs();
+        write!(f, "{sign}{}.{:02}", a / 100, a % 100)
     }
 }
 
@@ -528,14 +553,9 @@ fn region_label_en(region: &Region) -> String {
 
 fn steps_zh(out: &mut String, steps: i64, step_g: Grams, step_fen: Fen) {
     if step_g.0 == 1000 {
-        let _ = write!(out, "{steps}kg×{}元", step_fen.yuan_string());
+        let _ = write!(out, "{steps}kg×{}元", Yuan(step_fen));
     } else {
-        let _ = write!(
-            out,
-            "{steps}×{}×{}元",
-            format_kg(step_g),
-            step_fen.yuan_string()
-        );
+        let _ = write!(out, "{steps}×{}×{}元", Kg(step_g), Yuan(step_fen));
     }
 }
 
@@ -563,12 +583,7 @@ impl Quote<'_> {
                 step_g,
                 step_fen,
             } => {
-                let _ = write!(
-                    s,
-                    "首重{} {}元",
-                    format_kg(first_g),
-                    first_fen.yuan_string()
-                );
+                let _ = write!(s, "首重{} {}元", Kg(first_g), Yuan(first_fen));
                 if steps > 0 {
                     s.push_str(" + 续重");
                     steps_zh(&mut s, steps, step_g, step_fen);
@@ -579,7 +594,7 @@ impl Quote<'_> {
                     s,
                     "{} {}元",
                     bracket_text(boundary, &bracket),
-                    bracket.fen.yuan_string()
+                    Yuan(bracket.fen)
                 );
             }
             FeeDetail::AboveSteps {
@@ -588,12 +603,7 @@ impl Quote<'_> {
                 step_g,
                 step_fen,
             } => {
-                let _ = write!(
-                    s,
-                    "{}以内 {}元 + 超出",
-                    format_kg(last.to_g),
-                    last.fen.yuan_string()
-                );
+                let _ = write!(s, "{}以内 {}元 + 超出", Kg(last.to_g), Yuan(last.fen));
                 steps_zh(&mut s, steps, step_g, step_fen);
             }
             FeeDetail::WholeWeight {
@@ -605,32 +615,27 @@ impl Quote<'_> {
                 steps_zh(&mut s, steps, step_g, step_fen);
             }
             FeeDetail::Flat { fen } => {
-                let _ = write!(s, "一口价 {}元", fen.yuan_string());
+                let _ = write!(s, "一口价 {}元", Yuan(fen));
             }
         }
-        let _ = write!(s, " = {}元", self.pricing_fen.yuan_string());
+        let _ = write!(s, " = {}元", Yuan(self.pricing_fen));
         if self.min_charge_applied {
-            let _ = write!(s, "，按最低收费 {}元", self.base_fen.yuan_string());
+            let _ = write!(s, "，按最低收费 {}元", Yuan(self.base_fen));
         }
         if !self.surcharges.is_empty() {
             for l in &self.surcharges {
-                let _ = write!(s, "；{} {}元", l.name, l.fen.yuan_string());
+                let _ = write!(s, "；{} {}元", l.name, Yuan(l.fen));
             }
-            let _ = write!(s, "；合计 {}元", self.total_fen.yuan_string());
+            let _ = write!(s, "；合计 {}元", Yuan(self.total_fen));
         }
-        let _ = write!(
-            s,
-            "（计费{}：实重{}",
-            format_kg(self.billable),
-            format_kg(self.actual)
-        );
+        let _ = write!(s, "（计费{}：实重{}", Kg(self.billable), Kg(self.actual));
         if let Some(v) = self.volumetric {
             let note = if self.volumetric_applied {
                 ""
             } else {
                 "，不计"
             };
-            let _ = write!(s, "，体积重{}{note}", format_kg(v));
+            let _ = write!(s, "，体积重{}{note}", Kg(v));
         }
         s.push('）');
         s
@@ -647,12 +652,7 @@ impl Quote<'_> {
             self.zone.name
         );
         let steps_en = |s: &mut String, steps: i64, step_g: Grams, step_fen: Fen| {
-            let _ = write!(
-                s,
-                "{steps} × {} × {}",
-                format_kg(step_g),
-                step_fen.yuan_string()
-            );
+            let _ = write!(s, "{steps} × {} × {}", Kg(step_g), Yuan(step_fen));
         };
         match self.fee {
             FeeDetail::FirstAdditional {
@@ -662,12 +662,7 @@ impl Quote<'_> {
                 step_g,
                 step_fen,
             } => {
-                let _ = write!(
-                    s,
-                    "first {} {}",
-                    format_kg(first_g),
-                    first_fen.yuan_string()
-                );
+                let _ = write!(s, "first {} {}", Kg(first_g), Yuan(first_fen));
                 if steps > 0 {
                     s.push_str(" + ");
                     steps_en(&mut s, steps, step_g, step_fen);
@@ -678,7 +673,7 @@ impl Quote<'_> {
                     s,
                     "bracket {} {}",
                     bracket_text(boundary, &bracket),
-                    bracket.fen.yuan_string()
+                    Yuan(bracket.fen)
                 );
             }
             FeeDetail::AboveSteps {
@@ -687,12 +682,7 @@ impl Quote<'_> {
                 step_g,
                 step_fen,
             } => {
-                let _ = write!(
-                    s,
-                    "up to {} {} + ",
-                    format_kg(last.to_g),
-                    last.fen.yuan_string()
-                );
+                let _ = write!(s, "up to {} {} + ", Kg(last.to_g), Yuan(last.fen));
                 steps_en(&mut s, steps, step_g, step_fen);
             }
             FeeDetail::WholeWeight {
@@ -704,12 +694,12 @@ impl Quote<'_> {
                 steps_en(&mut s, steps, step_g, step_fen);
             }
             FeeDetail::Flat { fen } => {
-                let _ = write!(s, "flat {}", fen.yuan_string());
+                let _ = write!(s, "flat {}", Yuan(fen));
             }
         }
-        let _ = write!(s, " = {}", self.pricing_fen.yuan_string());
+        let _ = write!(s, " = {}", Yuan(self.pricing_fen));
         if self.min_charge_applied {
-            let _ = write!(s, ", minimum charge {}", self.base_fen.yuan_string());
+            let _ = write!(s, ", minimum charge {}", Yuan(self.base_fen));
         }
         for l in &self.surcharges {
             let name = if l.name == INSURANCE_NAME {
@@ -717,16 +707,16 @@ impl Quote<'_> {
             } else {
                 l.name
             };
-            let _ = write!(s, "; {name} {}", l.fen.yuan_string());
+            let _ = write!(s, "; {name} {}", Yuan(l.fen));
         }
         if !self.surcharges.is_empty() {
-            let _ = write!(s, "; total {}", self.total_fen.yuan_string());
+            let _ = write!(s, "; total {}", Yuan(self.total_fen));
         }
         let _ = write!(
             s,
             " CNY (billable {}: actual {}",
-            format_kg(self.billable),
-            format_kg(self.actual)
+            Kg(self.billable),
+            Kg(self.actual)
         );
         if let Some(v) = self.volumetric {
             let note = if self.volumetric_applied {
@@ -734,7 +724,7 @@ impl Quote<'_> {
             } else {
                 ", not counted"
             };
-            let _ = write!(s, ", volumetric {}{note}", format_kg(v));
+            let _ = write!(s, ", volumetric {}{note}", Kg(v));
         }
         s.push(')');
         s
