@@ -220,3 +220,29 @@ fn sf_rounding_and_volumetric_in_practice() {
     // 40×30×20 cm / 6000 = 4 kg beats 2.35 kg.
     check(2350, Some([400, 300, 200]), 4000, 700 + 6 * 90);
 }
+
+#[test]
+fn yunda_xlsx_reads_date_cells_percent_cells_and_brackets() {
+    let f = station::rating::load_file(&demo_dir().join("yunda_2025.xlsx")).unwrap();
+    let c = &f.cards[0];
+    assert_eq!(
+        (c.carrier.as_str(), c.service.as_str()),
+        ("YUNDA", "标准快递")
+    );
+    // The 生效日期 cell is an Excel date: 2025-01-01 00:00 China time.
+    assert_eq!(c.effective_from, t("2025-01-01T00:00:00+08:00"));
+    assert_eq!(c.volumetric.divisor, Some(8000));
+    assert_eq!(c.insurance.map(|i| i.rate_bp), Some(50));
+    // 新疆 2.5 kg: bracket (2,3kg] 26.00 + remote 5.00.
+    let xj = Region::province(ProvinceCode::new(65).unwrap());
+    let b = RateBook::new(f.cards.clone()).unwrap();
+    let q = &b
+        .shop(&xj, &weight(2500), t("2025-06-01T00:00:00Z"), &[])
+        .quotes[0];
+    assert_eq!(q.total_fen, Fen(3100), "{}", q.explain_zh());
+    // Above 3 kg: 26.00 + 2 started kg × 10.00.
+    let q = &b
+        .shop(&xj, &weight(4200), t("2025-06-01T00:00:00Z"), &[])
+        .quotes[0];
+    assert_eq!(q.base_fen, Fen(4600), "{}", q.explain_zh());
+}
