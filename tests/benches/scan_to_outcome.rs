@@ -60,5 +60,18 @@ fn bench_station(c: &mut Criterion, name: &str, station: Station) {
     );
 }
 
-criterion_group!(benches, scan_to_outcome);
+fn barcode(c: &mut Criterion) {
+    let gs1 = "]C10106901234567892\u{1d}10LOT-2026-0001\u{1d}17271231\u{1d}21SN0001";
+    c.bench_function("domain: normalize_for_match (GS1-128, 4 AIs)", |b| {
+        b.iter(|| domain::barcode::normalize_for_match(black_box(gs1)).unwrap())
+    });
+    c.bench_function("domain: normalize_for_match (EAN-13)", |b| {
+        b.iter(|| domain::barcode::normalize_for_match(black_box("]E06901234567892")).unwrap())
+    });
+    c.bench_function("domain: analyze (waybill, courier hint)", |b| {
+        b.iter(|| domain::barcode::analyze(black_box("1Z5R89390357567127")))
+    });
+}
+
+criterion_group!(benches, scan_to_outcome, barcode);
 criterion_main!(benches);
