@@ -53,6 +53,38 @@ fn hardware_hidpos_scanner() {
     });
 }
 
+/// A serial scanner that cannot be opened is reported with its port, retried, and stops
+/// promptly when asked.
+#[test]
+fn failing_serial_source_is_reported_and_stops() {
+    use drivers::scanner::source::{spawn, SourceMessage, SourceOptions};
+    let (tx, rx) = std::sync::mpsc::channel();
+    let h = spawn(
+        "serial:/nonexistent/ttyPACKBENCH".parse().unwrap(),
+        SourceOptions::default(),
+        std::time::Instant::now(),
+        tx,
+    )
+    .unwrap();
+    match rx.recv_timeout(Duration::from_secs(10)).unwrap() {
+        SourceMessage::Error(e) => {
+            assert!(e.to_string().contains("/nonexistent/ttyPACKBENCH"), "{e}")
+        }
+        other => panic!("expected an error, got {other:?}"),
+    }
+    let t = std::time::Instant::now();
+    h.stop();
+    assert!(
+        t.elapsed() < Duration::from_secs(2),
+        "stop took {:?}",
+        t.elapsed()
+    );
+    assert!(matches!(
+        rx.recv_timeout(Duration::from_secs(1)),
+        Ok(SourceMessage::Ended)
+    ));
+}
+
 #[cfg(unix)]
 mod pty {
     use drivers::scanner::source::{spawn, SourceMessage, SourceOptions, SourceSpec};

@@ -731,6 +731,26 @@ mod tests {
     }
 
     #[test]
+    fn ais_are_prefix_free() {
+        // read_ai tries 2, 3 then 4 digits: correct only if no AI is a prefix of another.
+        let mut ais = Vec::new();
+        for spec in dictionary().unwrap() {
+            let (a, b): (u32, u32) = (spec.first.parse().unwrap(), spec.last.parse().unwrap());
+            for n in a..=b {
+                ais.push(format!("{n:0w$}", w = spec.first.len()));
+            }
+        }
+        for x in &ais {
+            for y in &ais {
+                assert!(
+                    x == y || !y.starts_with(x.as_str()),
+                    "AI {x} is a prefix of {y}"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn element_strings() {
         const G: &str = "\u{1d}";
         // GS1 General Specifications / biip examples.
