@@ -166,7 +166,8 @@ fn main() {
     .unwrap();
     let import_time = started.elapsed();
     assert_eq!(summary.inserted, n, "{:?}", summary.errors.first());
-    conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);").unwrap();
+    conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
+        .unwrap();
     drop(conn);
     let size = std::fs::metadata(&path).unwrap().len();
     println!("PackBench core benchmark: {n} orders");
@@ -249,7 +250,23 @@ fn main() {
         weigh.push(t.elapsed());
         assert_eq!(out.last().unwrap().name(), "pack_recorded", "{out:?}");
     }
+    // Opening without a pack record in between (open, close, open…).
+    let mut reopen = Vec::new();
+    for k in 0..samples {
+        let i = mix(k ^ 0x5678) % n;
+        t_now += CDuration::seconds(1);
+        let t = Instant::now();
+        let out = station
+            .handle(Intent::Scan { code: waybill(i) }, t_now)
+            .unwrap();
+        reopen.push(t.elapsed());
+        if out[0].name() == "order_opened" {
+            t_now += CDuration::seconds(1);
+            station.handle(Intent::Close, t_now).unwrap();
+        }
+    }
     report("open by waybill (scan intent, audited)", &mut open);
+    report("open by waybill, no record before it", &mut reopen);
     report("item scan to outcome (scan intent, audited)", &mut scans);
     report("weigh → weight_ok → pack recorded (commit)", &mut weigh);
 }

@@ -240,6 +240,8 @@ struct Core {
     last_record: Option<RecordedView>,
     /// The `synchronous` mode last set (None: as opened, FULL).
     sync_full: Option<bool>,
+    /// The raw scale frame of the weight being handled, for the audit entry.
+    raw_weight: Option<String>,
 }
 
 struct Inner {
@@ -279,6 +281,13 @@ impl Station {
 
     /// A station on an already opened (and migrated) connection.
     pub fn with_connection(config: StationConfig, conn: Connection) -> Result<Station> {
+        // Checkpoints run after pack records (see `record`), not in the middle of a scan; the
+        // automatic one stays as a safety net for a bench that scans for hours without packing.
+        conn.pragma_update(None, "wal_autocheckpoint", 10_000)
+            .map_err(|source| Error::Sqlite {
+                op: "set auto-checkpoint",
+                source,
+            })?;
         let mut engine = Engine::new(config.engine_config());
         if let Some(p) = config
             .default_packaging
@@ -304,6 +313,7 @@ impl Station {
                     label: None,
                     last_record: None,
                     sync_full: None,
+                    raw_weight: None,
                 }),
                 subscribers: Mutex::new(Vec::new()),
                 quoter: RwLock::new(None),
@@ -661,6 +671,9 @@ impl Station {
         now: DateTime<Utc>,
         quoter: Option<&dyn Quoter>,
     ) -> Result<(Vec<Outcome>, Option<PackRecord>)> {
+        if let Intent::Weight { raw, .. } = &intent {
+            core.raw_weight.clone_from(raw);
+        }
         let event = self.to_event(core, intent, now)?;
         let mut outcomes = core.engine.handle(event, now);
         self.persist(core, &outcomes, now)?;
@@ -727,8 +740,9 @@ impl Station {
                 core.session = Some((sid, no));
             }
         }
+        let raw = core.raw_weight.take();
         for o in outcomes {
-            audit_outcome(&tx, o, operator.as_deref())?;
+            audit_outcome(&tx, o, operator.as_deref(), raw.as_deref())?;
         }
         tx.commit().map_err(|source| Error::Sqlite {
             op: "commit audit",
@@ -795,6 +809,19 @@ impl Station {
             session.as_ref().map(|s| s.0.as_str()),
         ) {
             Ok(()) => {
+                // Checkpoint here, where the packer is lifting the parcel anyway, instead of
+                // letting SQLite's auto-checkpoint land on a scan (its threshold is raised on this
+                // connection). A busy reader just postpones it; that is not an error.
+                // The first commit after a checkpoint restarts the WAL and syncs its header;
+                // a small write here pays that too, so the next scan does not.
+                let _ = core
+                    .conn
+                    .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+                let _ = core.conn.execute(
+                    "INSERT INTO meta (key, value) VALUES ('last_pack_result', ?1)
+                     ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                    [&result.result_id],
+                );
                 let out = core.engine.handle(
                     Event::Recorded {
                         result_id: result.result_id.clone(),
@@ -903,15 +930,32 @@ fn commit_result(conn: &mut Connection, result: &PackResult, session: Option<&st
     })
 }
 
-fn audit_outcome(conn: &Connection, o: &Outcome, operator: Option<&str>) -> Result<()> {
+fn audit_outcome(
+    conn: &Connection,
+    o: &Outcome,
+    operator: Option<&str>,
+    raw_weight: Option<&str>,
+) -> Result<()> {
     if matches!(o.kind, OutcomeKind::PackRecorded { .. }) {
         // Written inside the recording transaction.
         return Ok(());
     }
-    let data = serde_json::to_string(o).map_err(|e| Error::Invalid {
+    let mut value = serde_json::to_value(o).map_err(|e| Error::Invalid {
         place: "audit".to_string(),
         message: format!("cannot serialise outcome: {e}"),
     })?;
+    // The scale's own frame is the evidence in a weight dispute with the carrier.
+    if let (Some(raw), Some(obj)) = (raw_weight, value.as_object_mut()) {
+        if matches!(
+            o.kind,
+            OutcomeKind::WeightOk { .. }
+                | OutcomeKind::WeightOutOfTolerance { .. }
+                | OutcomeKind::WeightCaptured { .. }
+        ) {
+            obj.insert("raw".into(), serde_json::Value::String(raw.to_string()));
+        }
+    }
+    let data = value.to_string();
     audit::append(
         conn,
         &audit::Entry {

@@ -314,6 +314,13 @@ fn hooks_and_events() {
         .with_db(|c| {
             let r = results::get(c, &rec.result_id).unwrap().unwrap();
             assert_eq!(r.quote.unwrap()["carrier"], "SF");
+            // The scale's raw frame is kept with the weight verdict (carrier disputes).
+            let raw: String = c
+                .query_row("SELECT data FROM audit WHERE kind = 'weight_ok'", [], |r| {
+                    r.get(0)
+                })
+                .unwrap();
+            assert!(raw.contains("ST,GS,+0000.905kg"), "{raw}");
         })
         .unwrap();
     let all: Vec<StationEvent> = events.try_iter().collect();
