@@ -27,6 +27,75 @@ fn hidpos_multi_report_scan_decodes_to_gs1() {
     assert_eq!(ais["91"], "INTERNAL-0001-XYZ");
 }
 
+/// Reports captured from a Honeywell Voyager 1602g in HID-POS mode answering `REVINF.`
+/// (published in HenkVanAsselt/python_hon_usbhid): six `]X0` reports concatenated through
+/// the continuation bit, then a separate `]Z6` report (the command echo with ACK).
+const VOYAGER_REVINF: [[u8; 64]; 7] = [
+    [
+        2, 56, 93, 88, 48, 80, 114, 111, 100, 117, 99, 116, 32, 78, 97, 109, 101, 58, 32, 86, 111,
+        121, 97, 103, 101, 114, 32, 49, 54, 48, 50, 103, 13, 10, 66, 111, 111, 116, 32, 82, 101,
+        118, 105, 115, 105, 111, 110, 58, 32, 58, 32, 56, 57, 57, 50, 13, 10, 83, 111, 102, 116,
+        63, 0, 1,
+    ],
+    [
+        2, 56, 93, 88, 48, 119, 97, 114, 101, 32, 80, 97, 114, 116, 32, 78, 117, 109, 98, 101, 114,
+        58, 32, 67, 87, 48, 48, 48, 48, 56, 50, 66, 66, 65, 13, 10, 83, 111, 102, 116, 119, 97,
+        114, 101, 32, 82, 101, 118, 105, 115, 105, 111, 110, 58, 32, 36, 80, 114, 111, 106, 101,
+        63, 0, 1,
+    ],
+    [
+        2, 56, 93, 88, 48, 99, 116, 82, 101, 118, 105, 115, 105, 111, 110, 58, 32, 49, 54, 51, 52,
+        53, 32, 13, 10, 83, 101, 114, 105, 97, 108, 32, 78, 117, 109, 98, 101, 114, 58, 32, 49, 53,
+        50, 51, 50, 66, 49, 70, 48, 67, 13, 10, 83, 117, 112, 112, 111, 114, 116, 101, 100, 63, 0,
+        1,
+    ],
+    [
+        2, 56, 93, 88, 48, 32, 73, 70, 58, 32, 66, 108, 117, 101, 116, 111, 111, 116, 104, 13, 10,
+        80, 67, 66, 32, 65, 115, 115, 101, 109, 98, 108, 121, 32, 73, 68, 58, 32, 48, 48, 48, 48,
+        48, 48, 13, 10, 69, 110, 103, 105, 110, 101, 32, 70, 105, 114, 109, 119, 97, 114, 101, 63,
+        0, 1,
+    ],
+    [
+        2, 56, 93, 88, 48, 32, 84, 121, 112, 101, 58, 32, 78, 47, 65, 32, 32, 32, 82, 101, 118,
+        105, 115, 105, 111, 110, 58, 32, 78, 47, 65, 32, 32, 32, 83, 101, 114, 105, 97, 108, 32,
+        78, 117, 109, 98, 101, 114, 58, 32, 78, 47, 65, 32, 32, 32, 67, 104, 101, 99, 107, 115, 63,
+        0, 1,
+    ],
+    [
+        2, 9, 93, 88, 48, 117, 109, 58, 32, 78, 47, 65, 13, 10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        0, 0, 0, 0, 0, 63, 0, 0,
+    ],
+    [
+        2, 8, 93, 90, 54, 82, 69, 86, 73, 78, 70, 6, 46, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        0, 0, 0, 0, 54, 0, 0,
+    ],
+];
+
+#[test]
+fn hidpos_captured_honeywell_reports() {
+    let mut dec = HidPosDecoder::default();
+    let mut scans = Vec::new();
+    for r in &VOYAGER_REVINF {
+        if let Some(s) = dec.feed(r).unwrap() {
+            scans.push(s);
+        }
+    }
+    assert_eq!(scans.len(), 2);
+    assert_eq!(scans[0].aim.as_deref(), Some("]X0"));
+    assert_eq!(scans[0].reports, 6);
+    assert_eq!(scans[0].data.len(), 5 * 56 + 9);
+    assert!(scans[0]
+        .data
+        .starts_with("Product Name: Voyager 1602g\r\nBoot Revision: : 8992\r\n"));
+    assert!(scans[0].data.contains("Serial Number: 15232B1F0C\r\n"));
+    assert!(scans[0].data.ends_with("Checksum: N/A\r\n"));
+    assert_eq!(scans[1].aim.as_deref(), Some("]Z6"));
+    assert_eq!(scans[1].data, "REVINF\u{6}.");
+    assert_eq!(scans[1].reports, 1);
+}
+
 /// A real HID-POS scanner: set `PACKBENCH_HW_HIDPOS=VID:PID` (hex) and scan a code within
 /// 20 seconds. Ignored by default.
 #[test]
