@@ -135,10 +135,6 @@ fn names(out: &[Outcome], expected: &[&str]) {
     assert_eq!(got, expected, "{out:#?}");
 }
 
-fn last(out: &[Outcome]) -> &Outcome {
-    out.last().unwrap()
-}
-
 #[test]
 fn opening_by_every_code_and_unknown_order() {
     for code in ["O1", "SF1", "P1"] {
