@@ -187,7 +187,8 @@ mod tests {
 
     #[test]
     fn decode_lines_concatenates() {
-        let data = b"0106901234567892\x1d10LOT-2026-0001\x1d21SERIAL0001\x1d92ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+        let data =
+            b"0106901234567892\x1d10LOT-2026-0001\x1d21SERIAL0001\x1d92ABCDEFGHIJKLMNOPQRSTUVWXYZ";
         let reports = encode_scan("]C1", data);
         assert_eq!(reports.len(), 2);
         let mut text: Vec<std::io::Result<String>> = reports
