@@ -888,3 +888,89 @@ fn every_outcome_serialises_with_its_snake_case_name() {
         assert_eq!(j["outcome"], o.name());
     }
 }
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Inputs a packer (or a noisy scanner) can produce around order O1.
+    fn action() -> impl Strategy<Value = u8> {
+        0u8..20
+    }
+
+    fn apply(b: &mut Bench, a: u8) -> Vec<Outcome> {
+        match a {
+            0 => b.scan("SF1"),
+            1 => b.scan("SF2"),
+            2 | 3 => b.scan("6901234567892"),
+            4 => b.scan("16901234567899"),
+            5 => b.scan("036000291452"),
+            6 => b.scan("WH-S"),
+            7 => b.scan(&format!("SN{}", b.now % 3)),
+            8 => b.scan("X1"),
+            9 => b.scan("\u{1}junk"),
+            10 => b.weigh(1200),
+            11 => b.weigh(1500),
+            12 => b.ev(Event::Undo),
+            13 => b.over(Some("sup"), "scale_fault"),
+            14 => b.over(None, "scale_fault"),
+            15 => b.ev(Event::Acknowledge),
+            16 => b.ev(Event::Close),
+            17 => b.ev(Event::Quantity {
+                sku: "A".into(),
+                qty: 1,
+            }),
+            18 => b.ev(Event::StatusChanged {
+                order_no: "O1".into(),
+                status: OrderStatus::Intercepted,
+                packed: None,
+            }),
+            _ => {
+                // The station's side: record whatever is offered.
+                match b.e.poll_record() {
+                    Some(_) => b.ev(Event::Recorded {
+                        result_id: format!("r{}", b.now),
+                    }),
+                    None => Vec::new(),
+                }
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Whatever the sequence: counts never exceed the order, a rejected scan changes no
+        /// count, a draft is offered only with nothing blocking, every outcome names its order.
+        #[test]
+        fn invariants_hold_for_any_sequence(actions in proptest::collection::vec(action(), 1..60)) {
+            let mut b = Bench::new();
+            for a in actions {
+                let before = b.e.snapshot();
+                let out = apply(&mut b, a);
+                let after = b.e.snapshot();
+                for l in &after.lines {
+                    prop_assert!(l.scanned <= l.ordered, "{l:?}");
+                    prop_assert!(l.serials.len() as u32 <= l.scanned, "{l:?}");
+                }
+                if out.len() == 1 && out[0].kind.is_rejected_scan() && before.order == after.order {
+                    prop_assert_eq!(&before.lines, &after.lines);
+                }
+                for o in &out {
+                    prop_assert_eq!(o.alarm, o.kind.alarm());
+                    if b.e.current_order_no().is_some() && !matches!(o.kind, OutcomeKind::PackRecorded { .. }) {
+                        prop_assert!(o.order_no.is_some(), "{o:?}");
+                    }
+                }
+                let blockers = b.e.snapshot().blockers;
+                if let Some(d) = b.e.poll_record() {
+                    prop_assert!(blockers.is_empty(), "{blockers:?}");
+                    let v = b.e.config().tolerance.check(d.expected_g, d.weight_g);
+                    prop_assert!(v.ok || d.overrides.iter().any(|o| o.cleared.contains(&Blocker::WeightOutOfTolerance)));
+                    prop_assert!(!d.partial || d.overrides.iter().any(|o| o.cleared.contains(&Blocker::Incomplete)));
+                    b.ev(Event::RecordFailed { message: "test".into() });
+                }
+            }
+        }
+    }
+}
