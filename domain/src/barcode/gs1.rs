@@ -86,6 +86,18 @@ pub struct AiSpec {
     pub components: Vec<Component>,
     /// Short title (`SSCC`, `GTIN`, `BATCH/LOT`…).
     pub title: String,
+    /// AIs (or patterns such as `310n`, `35nn`) that must not appear with this one
+    /// (the dictionary's `ex=` attribute). An AI is never exclusive of itself.
+    pub exclusive: Vec<String>,
+}
+
+/// Whether an AI matches a dictionary pattern where `n` stands for any digit.
+pub fn ai_matches(pattern: &str, ai: &str) -> bool {
+    pattern.len() == ai.len()
+        && pattern
+            .bytes()
+            .zip(ai.bytes())
+            .all(|(p, a)| p == a || (p == b'n' && a.is_ascii_digit()))
 }
 
 impl AiSpec {
@@ -200,12 +212,18 @@ pub fn parse_dictionary(text: &str) -> Result<Vec<AiSpec>, DictionaryError> {
                 reason: format!("AI {ais} has no value specification"),
             });
         }
+        let exclusive = tokens
+            .filter_map(|t| t.strip_prefix("ex="))
+            .flat_map(|list| list.split(','))
+            .map(str::to_string)
+            .collect();
         specs.push(AiSpec {
             first: first.to_string(),
             last: last.to_string(),
             predefined_length,
             components,
             title: title.to_string(),
+            exclusive,
         });
     }
     Ok(specs)
@@ -429,6 +447,14 @@ pub enum Gs1Error {
         /// The second value.
         second: String,
     },
+    /// Two AIs that must not appear together (the dictionary's `ex=` rule).
+    #[error("AI ({ai}) must not appear together with AI ({other})")]
+    Exclusive {
+        /// The AI whose rule forbids the pair.
+        ai: String,
+        /// The other AI.
+        other: String,
+    },
     /// Malformed human-readable form (parentheses).
     #[error("malformed bracketed GS1 string at position {pos}: {reason}")]
     Bracketed {
@@ -651,6 +677,17 @@ pub fn parse(data: &str) -> Result<ElementString, Gs1Error> {
     if elements.is_empty() {
         return Err(Gs1Error::Empty);
     }
+    for e in &elements {
+        let Some(spec) = lookup(&e.ai) else { continue };
+        for f in &elements {
+            if f.ai != e.ai && spec.exclusive.iter().any(|p| ai_matches(p, &f.ai)) {
+                return Err(Gs1Error::Exclusive {
+                    ai: e.ai.clone(),
+                    other: f.ai.clone(),
+                });
+            }
+        }
+    }
     Ok(ElementString { elements })
 }
 
@@ -728,6 +765,17 @@ mod tests {
         assert!(lookup("3106").is_none());
         assert!(lookup("23").is_none());
         assert_eq!(lookup("98").unwrap().components[0].max, 90);
+    }
+
+    #[test]
+    fn ai_patterns() {
+        assert!(ai_matches("310n", "3105"));
+        assert!(ai_matches("35nn", "3512"));
+        assert!(ai_matches("37", "37"));
+        assert!(!ai_matches("310n", "311"));
+        assert!(!ai_matches("310n", "3115"));
+        assert_eq!(lookup("01").unwrap().exclusive, ["255", "37"]);
+        assert_eq!(lookup("3103").unwrap().exclusive, ["310n"]);
     }
 
     #[test]
@@ -868,6 +916,21 @@ mod tests {
                 ai: "10".into(),
                 first: "A".into(),
                 second: "B".into(),
+            }),
+        );
+        // (01) and (02) exclude each other; two net weights in kg with different decimals too.
+        check(
+            "01069012345678920206901234567892",
+            Err(Gs1Error::Exclusive {
+                ai: "02".into(),
+                other: "01".into(),
+            }),
+        );
+        check(
+            "010690123456789231020012503103001250",
+            Err(Gs1Error::Exclusive {
+                ai: "3102".into(),
+                other: "3103".into(),
             }),
         );
         check(
