@@ -951,7 +951,7 @@ mod properties {
                 let after = b.e.snapshot();
                 for l in &after.lines {
                     prop_assert!(l.scanned <= l.ordered, "{l:?}");
-                    prop_assert!(l.serials.len() as u32 <= l.scanned, "{l:?}");
+                    prop_assert!(l.serials.len() <= l.scanned as usize, "{l:?}");
                 }
                 if out.len() == 1 && out[0].kind.is_rejected_scan() && before.order == after.order {
                     prop_assert_eq!(&before.lines, &after.lines);
