@@ -10,6 +10,10 @@
 //! `hyphen`). Linters that need external tables (ISO 3166/4217 code lists, GCP lengths…) are
 //! not applied: the value is still checked for length and character set.
 //!
+//! Exclusive pairs (`ex=`: (01) with (02), two net weights (310n)…) are rejected. Mandatory
+//! associations (`req=`) are not enforced: GS1 evaluates them over all the carriers on an item,
+//! and a bench scans one symbol at a time.
+//!
 //! Parsing also accepts the human-readable form `(01)06901234567892(10)ABC`.
 
 use std::collections::BTreeMap;
