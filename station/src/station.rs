@@ -1030,6 +1030,64 @@ mod tests {
     }
 
     #[test]
+    fn station_is_a_cheap_send_sync_handle() {
+        fn assert_send_sync<T: Send + Sync + Clone>() {}
+        assert_send_sync::<Station>();
+        let s = Station::open_demo(DateTime::<Utc>::UNIX_EPOCH).unwrap();
+        let t = s.clone();
+        let h = std::thread::spawn(move || {
+            t.handle(
+                Intent::Scan {
+                    code: "DEMO0001".into(),
+                },
+                DateTime::<Utc>::UNIX_EPOCH,
+            )
+            .unwrap()
+        });
+        assert_eq!(h.join().unwrap()[0].name(), "order_opened");
+        assert_eq!(s.view().order.unwrap().order_no, "DEMO0001");
+    }
+
+    #[test]
+    fn intents_round_trip_as_tagged_json() {
+        let cases = [
+            (
+                r#"{"type":"scan","code":"SF1"}"#,
+                Intent::Scan { code: "SF1".into() },
+            ),
+            (
+                r#"{"type":"weight","grams":1200,"stable":true}"#,
+                Intent::Weight {
+                    grams: 1200,
+                    stable: true,
+                    raw: None,
+                },
+            ),
+            (
+                r#"{"type":"override","pin":"1234","reason":"scale_fault"}"#,
+                Intent::Override {
+                    pin: "1234".into(),
+                    reason: "scale_fault".into(),
+                    scope: OverrideScope::Blocking,
+                },
+            ),
+            (
+                r#"{"type":"set_packaging","id":"bag"}"#,
+                Intent::SetPackaging { id: "bag".into() },
+            ),
+            (r#"{"type":"close"}"#, Intent::Close),
+        ];
+        for (json, intent) in cases {
+            assert_eq!(
+                serde_json::from_str::<Intent>(json).unwrap(),
+                intent,
+                "{json}"
+            );
+        }
+        assert!(serde_json::from_str::<Intent>(r#"{"type":"weight","grams":"1"}"#).is_err());
+    }
+
+    #[test]
     fn demo_data_loads() {
         let s = Station::open_demo(DateTime::<Utc>::UNIX_EPOCH).unwrap();
         let n = s.with_db(|c| orders::count(c).unwrap()).unwrap();
