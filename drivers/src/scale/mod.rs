@@ -55,6 +55,9 @@ pub enum Protocol {
     /// Yaohua XK3190 tF=0 STX frames with XOR (A9/A9+ and clones); also tF=1 command replies.
     #[serde(rename = "xk3190")]
     Xk3190,
+    /// Yaohua XK3190 tF=1 command mode: the host polls `STX A B XOR ETX` (gross of address A).
+    #[serde(rename = "xk3190-cmd")]
+    Xk3190Cmd,
     /// Yaohua XK3190-A12/A12E `WG004.139kg3D` frames with `OL`/`LO`.
     #[serde(rename = "xk3190-a12")]
     Xk3190A12,
@@ -83,10 +86,11 @@ pub enum Protocol {
 
 impl Protocol {
     /// Every protocol.
-    pub const ALL: [Protocol; 11] = [
+    pub const ALL: [Protocol; 12] = [
         Protocol::MtSics,
         Protocol::Toledo,
         Protocol::Xk3190,
+        Protocol::Xk3190Cmd,
         Protocol::Xk3190A12,
         Protocol::Xk3190Eq,
         Protocol::Xk3190EqFwd,
@@ -108,6 +112,7 @@ impl Protocol {
             Protocol::MtSics => "mt-sics",
             Protocol::Toledo => "toledo",
             Protocol::Xk3190 => "xk3190",
+            Protocol::Xk3190Cmd => "xk3190-cmd",
             Protocol::Xk3190A12 => "xk3190-a12",
             Protocol::Xk3190Eq => "xk3190-eq",
             Protocol::Xk3190EqFwd => "xk3190-eq-fwd",
@@ -129,6 +134,7 @@ impl Protocol {
                 "mtsics" | "mettler" | "sics" => Some(Protocol::MtSics),
                 "cas" | "a&d" | "a-and-d" => Some(Protocol::And),
                 "yaohua" | "xk3190-tf0" => Some(Protocol::Xk3190),
+                "xk3190-tf1" => Some(Protocol::Xk3190Cmd),
                 "a12" => Some(Protocol::Xk3190A12),
                 "hid" | "usb" => Some(Protocol::HidPos),
                 "8142" => Some(Protocol::Toledo),
@@ -141,7 +147,9 @@ impl Protocol {
         match self {
             Protocol::MtSics => Decoder::MtSics(mt_sics::Decoder::new()),
             Protocol::Toledo => Decoder::Toledo(toledo::Decoder::new(options.toledo)),
-            Protocol::Xk3190 => Decoder::Xk3190(xk3190::StxDecoder::new(options.unit)),
+            Protocol::Xk3190 | Protocol::Xk3190Cmd => {
+                Decoder::Xk3190(xk3190::StxDecoder::new(options.unit))
+            }
             Protocol::Xk3190A12 => Decoder::Xk3190A12(xk3190::A12Decoder::new()),
             Protocol::Xk3190Eq => Decoder::Xk3190Eq(xk3190::EqDecoder::new(true, options.unit)),
             Protocol::Xk3190EqFwd => Decoder::Xk3190Eq(xk3190::EqDecoder::new(false, options.unit)),
@@ -166,6 +174,10 @@ impl Protocol {
             },
             Protocol::Nci => Polling::Poll {
                 request: nci::encode(nci::Command::W),
+                interval_ms: 150,
+            },
+            Protocol::Xk3190Cmd => Polling::Poll {
+                request: xk3190::encode_command(b'A', b'B'),
                 interval_ms: 150,
             },
             _ => Polling::Continuous,
@@ -198,7 +210,11 @@ impl Protocol {
     pub const fn has_stability_flag(self) -> bool {
         !matches!(
             self,
-            Protocol::Xk3190 | Protocol::Xk3190A12 | Protocol::Xk3190Eq | Protocol::Xk3190EqFwd
+            Protocol::Xk3190
+                | Protocol::Xk3190Cmd
+                | Protocol::Xk3190A12
+                | Protocol::Xk3190Eq
+                | Protocol::Xk3190EqFwd
         )
     }
 }
@@ -403,6 +419,7 @@ mod tests {
             Protocol::Xk3190A12 => xk3190::encode_a12(Some(value), false, Unit::Kg),
             Protocol::Xk3190Eq => xk3190::encode_eq(value, true),
             Protocol::Xk3190EqFwd => xk3190::encode_eq(value, false),
+            Protocol::Xk3190Cmd => xk3190::encode_reply(b'A', b'B', value),
             Protocol::Sma => sma::encode_reply(sma::Status::Weight, value, Unit::Kg, false, false),
             Protocol::And => and_cas::encode(Some(value), Unit::Kg, true, false),
             Protocol::Ohaus => ohaus::encode(value, Unit::Kg, true, false),
@@ -497,6 +514,7 @@ mod tests {
         fuzz_xk3190_a12 => Protocol::Xk3190A12,
         fuzz_xk3190_eq => Protocol::Xk3190Eq,
         fuzz_xk3190_eq_fwd => Protocol::Xk3190EqFwd,
+        fuzz_xk3190_cmd => Protocol::Xk3190Cmd,
         fuzz_sma => Protocol::Sma,
         fuzz_and => Protocol::And,
         fuzz_ohaus => Protocol::Ohaus,

@@ -82,6 +82,18 @@ struct Candidate {
     score: u64,
     sample: Option<Frame>,
     frames: u64,
+    checksummed: u64,
+}
+
+/// Protocols that share a decoder are told apart by the frame: XK3190 tF=0 frames carry the
+/// sign right after STX, tF=1 replies the address letter.
+fn belongs_to(p: Protocol, f: &Frame) -> bool {
+    let second = f.raw.get(1).map(|b| b & 0x7F);
+    match p {
+        Protocol::Xk3190 => matches!(second, Some(b'+' | b'-')),
+        Protocol::Xk3190Cmd => second.is_some_and(|b| b.is_ascii_uppercase()),
+        _ => true,
+    }
 }
 
 /// The sans-IO scorer.
@@ -113,6 +125,7 @@ impl Prober {
                     score: 0,
                     sample: None,
                     frames: 0,
+                    checksummed: 0,
                 })
                 .collect(),
             bytes: 0,
@@ -152,13 +165,22 @@ impl Prober {
         }
         for c in &mut self.candidates {
             c.decoder.feed(bytes);
-            while let Some(f) = c.decoder.poll() {
+            loop {
+                let before = c.decoder.stats().checksummed;
+                let Some(f) = c.decoder.poll() else {
+                    break;
+                };
+                if !belongs_to(c.protocol, &f) {
+                    continue;
+                }
+                let checked = c.decoder.stats().checksummed > before;
                 c.frames += 1;
+                c.checksummed += u64::from(checked);
                 c.score += match f.kind {
                     FrameKind::Weight | FrameKind::Overload | FrameKind::Underload => 4,
                     FrameKind::Ack => 2,
                     FrameKind::Error => 1,
-                };
+                } + if checked { 4 } else { 0 };
                 if c.sample.is_none() && f.kind == FrameKind::Weight {
                     c.sample = Some(f);
                 }
@@ -185,10 +207,7 @@ impl Prober {
         let mut ranked: Vec<(u64, &Candidate)> = self
             .candidates
             .iter()
-            .map(|c| {
-                let s = c.decoder.stats();
-                (c.score + 4 * s.checksummed, c)
-            })
+            .map(|c| (c.score, c))
             .filter(|(score, _)| *score >= 4)
             .collect();
         ranked.sort_by_key(|r| std::cmp::Reverse(r.0));
@@ -197,7 +216,7 @@ impl Prober {
         let stats = best.decoder.stats();
         let confidence = if runner_up == top || best.frames < 2 {
             Confidence::Low
-        } else if (stats.checksummed >= 3 && stats.bad_checksum == 0)
+        } else if (best.checksummed >= 3 && stats.bad_checksum == 0)
             || (best.frames >= 5 && top >= 2 * runner_up)
         {
             Confidence::High
@@ -213,7 +232,7 @@ impl Prober {
             protocol: best.protocol,
             settings,
             frames: best.frames,
-            checksummed: stats.checksummed,
+            checksummed: best.checksummed,
             bad_checksum: stats.bad_checksum,
             confidence,
             sample: best.sample.clone(),
@@ -328,6 +347,11 @@ mod tests {
         check(
             &repeat(&xk3190::encode_stx(d("1.250")), 6),
             Protocol::Xk3190,
+            Confidence::High,
+        );
+        check(
+            &repeat(&xk3190::encode_reply(b'A', b'B', d("1.250")), 6),
+            Protocol::Xk3190Cmd,
             Confidence::High,
         );
         check(

@@ -206,7 +206,10 @@ impl VirtualScale {
             zero_mg: 0,
             rng: 0x9E37_79B9_7F4A_7C15,
             out: VecDeque::new(),
-            streaming: !matches!(protocol, Protocol::MtSics | Protocol::Sma | Protocol::Nci),
+            streaming: !matches!(
+                protocol,
+                Protocol::MtSics | Protocol::Sma | Protocol::Nci | Protocol::Xk3190Cmd
+            ),
             started: false,
             inbuf: Vec::new(),
         }
@@ -358,6 +361,7 @@ impl VirtualScale {
                 checksum: true,
             }),
             Protocol::Xk3190 => xk3190::encode_stx(v),
+            Protocol::Xk3190Cmd => xk3190::encode_reply(b'A', b'B', self.shown(r.mg + r.tare_mg)),
             Protocol::Xk3190A12 => {
                 if r.over {
                     xk3190::encode_a12(None, net, u)
@@ -420,6 +424,10 @@ impl VirtualScale {
         if self.inbuf.len() > 256 {
             self.inbuf.clear();
         }
+        if self.protocol == Protocol::Xk3190Cmd {
+            self.xk3190_commands(now);
+            return;
+        }
         loop {
             let Some(end) = self.inbuf.iter().position(|&b| b == b'\r' || b == b'\n') else {
                 return;
@@ -433,6 +441,28 @@ impl VirtualScale {
                 continue;
             }
             let reply = self.command(&cmd, now);
+            self.out.extend(reply);
+        }
+    }
+
+    /// tF=1 command frames `STX addr cmd XORhi XORlo ETX`: B gross, C tare, D net, A handshake.
+    fn xk3190_commands(&mut self, now: u64) {
+        while let Some(etx) = self.inbuf.iter().position(|&b| b == 0x03) {
+            let frame: Vec<u8> = self.inbuf.drain(..=etx).collect();
+            let Some(stx) = frame.iter().rposition(|&b| b == 0x02) else {
+                continue;
+            };
+            let (Some(&addr), Some(&cmd)) = (frame.get(stx + 1), frame.get(stx + 2)) else {
+                continue;
+            };
+            let r = self.reading(now);
+            let reply = match cmd {
+                b'A' => xk3190::encode_command(addr, b'A'),
+                b'B' => xk3190::encode_reply(addr, b'B', self.shown(r.mg + r.tare_mg)),
+                b'C' => xk3190::encode_reply(addr, b'C', self.shown(r.tare_mg)),
+                b'D' => xk3190::encode_reply(addr, b'D', self.shown(r.mg)),
+                _ => continue,
+            };
             self.out.extend(reply);
         }
     }

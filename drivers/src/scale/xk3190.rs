@@ -171,6 +171,24 @@ pub fn encode_command(addr: u8, cmd: u8) -> Vec<u8> {
     v
 }
 
+/// Encodes a tF=1 reply to a B (gross), C (tare) or D (net) command:
+/// `STX addr cmd sign d6 dec XORhi XORlo ETX` (XOR over addr..dec).
+pub fn encode_reply(addr: u8, cmd: u8, value: Decimal) -> Vec<u8> {
+    let mut v = vec![
+        STX,
+        addr,
+        cmd,
+        if value.is_negative() { b'-' } else { b'+' },
+    ];
+    let m = value.mantissa.unsigned_abs().min(999_999);
+    v.extend_from_slice(format!("{m:06}").as_bytes());
+    v.push(b'0' + value.scale.min(4));
+    let x = xor(v.get(1..).unwrap_or(&[]));
+    v.extend_from_slice(&hex_digits(x));
+    v.push(ETX);
+    v
+}
+
 /// XK3190-A12(E) decoder.
 #[derive(Debug, Clone, Default)]
 pub struct A12Decoder {
@@ -484,6 +502,15 @@ mod tests {
         reply.push(ETX);
         check(&stx, &reply, &["weight 12.34 kg stable=null net=true"]);
         check(&stx, &encode_command(b'A', b'A'), &["ack"]);
+        assert_eq!(
+            encode_reply(b'A', b'D', Decimal::parse("12.34").unwrap()),
+            reply
+        );
+        check(
+            &stx,
+            &encode_reply(b'A', b'C', Decimal::parse("0.50").unwrap()),
+            &["ack tare=0.50 kg"],
+        );
     }
 
     #[test]

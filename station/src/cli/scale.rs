@@ -37,7 +37,7 @@ pub enum Cmd {
 /// `scale decode`.
 #[derive(Debug, Args)]
 pub struct DecodeArgs {
-    /// Protocol: mt-sics, toledo, xk3190, xk3190-a12, xk3190-eq, xk3190-eq-fwd, sma, and, ohaus, nci, hid-pos.
+    /// Protocol: mt-sics, toledo, xk3190, xk3190-cmd, xk3190-a12, xk3190-eq, xk3190-eq-fwd, sma, and, ohaus, nci, hid-pos.
     #[arg(long)]
     pub protocol: Protocol,
     /// Stdin is hex text (whitespace, `0x`, `:` and `,` ignored) instead of raw bytes.

@@ -9,7 +9,7 @@
 //! ```toml
 //! [scale]
 //! port = "COM3"            # or usb_vid/usb_pid (hot-plug safe), or protocol = "hid-pos"
-//! protocol = "auto"        # mt-sics, toledo, xk3190, xk3190-a12, xk3190-eq, sma, and, ohaus, nci, hid-pos
+//! protocol = "auto"        # mt-sics, toledo, xk3190, xk3190-cmd, xk3190-a12, xk3190-eq, sma, and, ohaus, nci, hid-pos
 //! baud = 9600
 //! data_bits = 8
 //! parity = "none"          # none, odd, even
