@@ -6,6 +6,8 @@
 //! * `monitor --source evdev:PATH|serial:PATH[@BAUD]|hidpos:VID:PID|sim:…`: prints a JSON
 //!   line per scan (`seq`, `at_ms`, `source` and the `barcode parse` fields) and per device
 //!   event; double reads within `--dedup-ms` are reported, not delivered.
+//! * `wedge [TRACE]`: replays recorded key events (JSON lines `{"key","t_ms"}`) through the
+//!   keyboard-wedge decoder and prints its decisions: to tune `[scanner.wedge]` on a bench.
 
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
@@ -24,6 +26,104 @@ pub enum Cmd {
     DecodeHid(DecodeHidArgs),
     /// Print scans from a source as they happen (JSON lines).
     Monitor(MonitorArgs),
+    /// Replay a recorded key trace through the keyboard-wedge decoder (tuning aid).
+    Wedge(WedgeArgs),
+}
+
+/// `scanner wedge`.
+#[derive(Debug, Args)]
+pub struct WedgeArgs {
+    /// JSON lines `{"key":"A","t_ms":123}` (`key` as `KeyboardEvent.key`; optional `id` and
+    /// `"origin":"on_screen"`), from FILE or stdin.
+    pub trace: Option<std::path::PathBuf>,
+    /// Maximum average ms per character of a scan.
+    #[arg(long, default_value_t = drivers::scanner::wedge::DEFAULT_AVG_MS_PER_CHAR)]
+    pub avg_ms: u64,
+    /// Minimum scan length.
+    #[arg(long, default_value_t = drivers::scanner::wedge::DEFAULT_MIN_LEN)]
+    pub min_len: usize,
+    /// Maximum gap inside a burst (ms).
+    #[arg(long, default_value_t = drivers::scanner::wedge::DEFAULT_MAX_GAP_MS)]
+    pub max_gap_ms: u64,
+}
+
+#[derive(serde::Deserialize)]
+struct TraceKey {
+    #[serde(default)]
+    id: Option<u64>,
+    key: String,
+    t_ms: u64,
+    #[serde(default)]
+    origin: drivers::scanner::wedge::KeyOrigin,
+}
+
+/// Replays key-trace lines through a wedge decoder; one JSON value per decision.
+pub fn replay_wedge(
+    lines: impl Iterator<Item = std::io::Result<String>>,
+    config: drivers::scanner::wedge::WedgeConfig,
+) -> anyhow::Result<Vec<serde_json::Value>> {
+    use drivers::scanner::wedge::{Key, KeyEvent, WedgeDecoder};
+    let mut d = WedgeDecoder::new(config);
+    let mut out = Vec::new();
+    let drain =
+        |d: &mut WedgeDecoder, out: &mut Vec<serde_json::Value>| -> anyhow::Result<()> {
+            while let Some(o) = d.poll() {
+                out.push(serde_json::to_value(o)?);
+            }
+            Ok(())
+        };
+    for (i, line) in lines.enumerate() {
+        let lineno = i + 1;
+        let line = line.with_context(|| format!("reading line {lineno}"))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let k: TraceKey =
+            serde_json::from_str(&line).with_context(|| format!("line {lineno}: bad key event"))?;
+        let mut chars = k.key.chars();
+        let key = match (k.key.as_str(), chars.next(), chars.next()) {
+            ("Enter", _, _) => Key::Enter,
+            ("Tab", _, _) => Key::Tab,
+            (_, Some(c), None) => Key::Char(c),
+            (other, _, _) => Key::Other(other.to_string()),
+        };
+        if let Some(t) = d.poll_timeout().filter(|t| *t <= k.t_ms) {
+            d.handle_timeout(t);
+        }
+        d.handle_key(KeyEvent {
+            id: k.id.unwrap_or(lineno as u64),
+            key,
+            at_ms: k.t_ms,
+            origin: k.origin,
+        });
+        drain(&mut d, &mut out)?;
+    }
+    d.handle_timeout(u64::MAX / 2);
+    drain(&mut d, &mut out)?;
+    Ok(out)
+}
+
+fn wedge(a: WedgeArgs) -> anyhow::Result<()> {
+    let config = drivers::scanner::wedge::WedgeConfig {
+        avg_ms_per_char: a.avg_ms,
+        min_len: a.min_len,
+        max_gap_ms: a.max_gap_ms,
+        ..Default::default()
+    };
+    let values = match &a.trace {
+        Some(path) => {
+            let f =
+                std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+            replay_wedge(std::io::BufReader::new(f).lines(), config)?
+        }
+        None => replay_wedge(std::io::stdin().lock().lines(), config)?,
+    };
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    for v in values {
+        writeln!(out, "{v}")?;
+    }
+    Ok(())
 }
 
 /// `scanner decode-hid`.
@@ -177,6 +277,7 @@ pub fn run(cmd: Cmd) -> anyhow::Result<()> {
     match cmd {
         Cmd::DecodeHid(a) => decode_hid(a),
         Cmd::Monitor(a) => monitor(a),
+        Cmd::Wedge(a) => wedge(a),
     }
 }
 
@@ -202,6 +303,26 @@ mod tests {
         assert_eq!(v[0]["gtin"], "06901234567892");
         assert_eq!(v[0]["ais"]["10"], "LOT-2026-0001");
         assert_eq!(v[0]["symbology"], "GS1-128");
+    }
+
+    #[test]
+    fn wedge_replay() {
+        let mut lines: Vec<std::io::Result<String>> = "SKU-00012"
+            .chars()
+            .enumerate()
+            .map(|(i, c)| Ok(format!("{{\"key\":\"{c}\",\"t_ms\":{}}}", 1000 + 3 * i)))
+            .collect();
+        lines.push(Ok("{\"key\":\"Enter\",\"t_ms\":1030}".into()));
+        lines.push(Ok("{\"key\":\"x\",\"t_ms\":3000}".into()));
+        let v = replay_wedge(lines.into_iter(), Default::default()).unwrap();
+        assert_eq!(v.len(), 2, "{v:?}");
+        assert_eq!(v[0]["kind"], "scan");
+        assert_eq!(v[0]["code"], "SKU-00012");
+        assert_eq!(v[1]["kind"], "pass_through");
+        assert_eq!(v[1]["keys"][0]["key"]["value"], "x");
+        let e =
+            replay_wedge(vec![Ok("{}".to_string())].into_iter(), Default::default()).unwrap_err();
+        assert!(e.to_string().contains("line 1"), "{e}");
     }
 
     #[test]
