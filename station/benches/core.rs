@@ -112,15 +112,16 @@ impl Read for Gen {
     }
 }
 
-fn pct(v: &mut [Duration], p: f64) -> Duration {
+/// The `p`-th percentile (nearest rank, integer arithmetic).
+fn pct(v: &mut [Duration], p: usize) -> Duration {
     v.sort();
-    let idx = ((v.len() as f64 - 1.0) * p).round() as usize;
+    let idx = ((v.len() - 1) * p + 50) / 100;
     v[idx.min(v.len() - 1)]
 }
 
 fn report(name: &str, v: &mut [Duration]) {
-    let p50 = pct(v, 0.50);
-    let p99 = pct(v, 0.99);
+    let p50 = pct(v, 50);
+    let p99 = pct(v, 99);
     let max = *v.iter().max().unwrap();
     println!(
         "{name:<44} n={:>6}  p50={:>8.1} µs  p99={:>8.1} µs  max={:>8.1} µs",

@@ -142,7 +142,7 @@ fn demo_script_replays_every_step_and_records_four_packs() {
             let report = audit::verify(c).unwrap();
             assert!(report.ok(), "{:?}", report.problems);
             // Every input left at least one audit entry (plus the import and pack records).
-            assert!(report.entries as usize >= lines.len() + 4);
+            assert!(report.entries >= i64::try_from(lines.len()).unwrap() + 4);
         })
         .unwrap();
 }
@@ -308,7 +308,10 @@ fn hooks_and_events() {
     assert_eq!(view.label.as_ref().unwrap()["printed"], true);
     let rec = view.last_recorded.clone().unwrap();
     assert_eq!(rec.order_no, "DEMO0001");
-    assert_eq!(labels.0.lock().unwrap().as_slice(), [rec.result_id.clone()]);
+    assert_eq!(
+        labels.0.lock().unwrap().as_slice(),
+        std::slice::from_ref(&rec.result_id)
+    );
     assert!(view.order.is_none());
     station
         .with_db(|c| {
@@ -474,8 +477,10 @@ fn a_database_that_is_not_sqlite_is_refused_with_its_path() {
     let p = dir.path().join("orders.xlsx");
     std::fs::write(&p, b"PK\x03\x04 this is a zip file, not a database, padded to be long enough for a header ..............................").unwrap();
     let before = std::fs::read(&p).unwrap();
-    let mut cfg = StationConfig::default();
-    cfg.db_path = p.to_str().unwrap().to_string();
+    let cfg = StationConfig {
+        db_path: p.to_str().unwrap().to_string(),
+        ..StationConfig::default()
+    };
     let err = Station::open(cfg).unwrap_err();
     assert_eq!(err.code(), "db_open");
     assert!(err.to_string().contains("orders.xlsx"), "{err}");
