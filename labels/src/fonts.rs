@@ -139,19 +139,19 @@ impl Face {
                 let mut warnings = Vec::new();
                 // Cut the face out of a collection once: otherwise every PDF save copies
                 // the face out of the ~20 MB collection again.
-                let single = printpdf::font::extract_collection_face(&self.bytes, self.index as usize);
+                let single =
+                    printpdf::font::extract_collection_face(&self.bytes, self.index as usize);
                 let (bytes, index) = match &single {
                     Some(b) => (b.as_slice(), 0),
                     None => (self.bytes.as_slice(), self.index as usize),
                 };
-                printpdf::ParsedFont::from_bytes(bytes, index, &mut warnings)
-                    .ok_or_else(|| {
-                        format!(
-                            "printpdf cannot parse {} face {}: {warnings:?}",
-                            self.path.display(),
-                            self.index
-                        )
-                    })
+                printpdf::ParsedFont::from_bytes(bytes, index, &mut warnings).ok_or_else(|| {
+                    format!(
+                        "printpdf cannot parse {} face {}: {warnings:?}",
+                        self.path.display(),
+                        self.index
+                    )
+                })
             })
             .as_ref()
             .map_err(|m| Error::Font(m.clone()))

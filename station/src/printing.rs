@@ -547,10 +547,8 @@ impl Drop for PrintQueue {
 }
 
 fn parse_printer(s: &str) -> Result<PrinterAddr> {
-    {
-        s.parse::<PrinterAddr>()
-            .map_err(|e| invalid("[labels] printer", e.to_string()))
-    }
+    s.parse::<PrinterAddr>()
+        .map_err(|e| invalid("[labels] printer", e.to_string()))
 }
 
 const JOB_COLS: &str = "job_id, label_id, result_id, order_no, template, format, printer, data,
@@ -814,10 +812,9 @@ fn process(
                         set_state(sh, job_id, JobState::Queued, attempts, Some(&msg), None);
                         return false;
                     }
-                    Ok(Msg::Job(other)) => {
-                        // Keep order: re-send it to ourselves after this job.
-                        let _ = other;
-                    }
+                    // Another job arrived during the wait: it stays `queued` in the log and
+                    // the sweep after this job prints it, in order. The wait ends early.
+                    Ok(Msg::Job(_)) => {}
                     Err(RecvTimeoutError::Timeout) => {}
                     Err(RecvTimeoutError::Disconnected) => return false,
                 }
