@@ -608,6 +608,14 @@ pub(super) fn compile(card: RateCard) -> Result<Compiled, Vec<CardError>> {
     }
     if r.min_g.0 < 0 {
         c.err("rounding.min_g", format!("{} is negative", r.min_g.0));
+    } else if r.step_g.0 > 0 && r.min_g.0 % r.step_g.0 != 0 {
+        c.err(
+            "rounding.min_g",
+            format!(
+                "{} is not a multiple of the step {} (a minimum off the step would be re-rounded)",
+                r.min_g.0, r.step_g.0
+            ),
+        );
     }
     if card.min_charge_fen.0 < 0 {
         c.err(

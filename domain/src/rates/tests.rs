@@ -614,6 +614,14 @@ fn validation_errors_name_the_place() {
         "below the step",
     );
     check(
+        simple(
+            json!({"model": "flat", "fen": 100}),
+            json!({"rounding": {"step_g": 500, "min_g": 1200}}),
+        ),
+        "rounding.min_g",
+        "not a multiple of the step 500",
+    );
+    check(
         china_card(json!({"surcharges": [{"name": "x", "fixed_fen": 1, "percent_bp": 1}]})),
         "surcharges[0]",
         "exactly one",
@@ -742,8 +750,9 @@ mod properties {
         /// Rounding never lowers a weight below the raw weight by more than the tolerance, lands
         /// on a step multiple (or the minimum), and is idempotent.
         #[test]
-        fn rounding_rules(step in 1i64..2000, tol_frac in 0i64..100, min in 0i64..3000, w in 0i64..100_000) {
+        fn rounding_rules(step in 1i64..2000, tol_frac in 0i64..100, min_steps in 0i64..4, w in 0i64..100_000) {
             let tol = step * tol_frac / 100;
+            let min = min_steps * step;
             let r = Rounding { step_g: Grams(step), tolerance_g: Grams(tol.min(step - 1)), min_g: Grams(min) };
             let b = r.apply(Grams(w));
             prop_assert!(b.0 >= min);
