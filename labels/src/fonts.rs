@@ -9,8 +9,9 @@
 use crate::error::{Error, Result};
 use ab_glyph::{Font as _, FontVec, ScaleFont as _};
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 /// Where to find the CJK font.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -89,7 +90,27 @@ pub struct Face {
     glyphs: FontVec,
     bytes: Arc<Vec<u8>>,
     pdf: OnceLock<std::result::Result<printpdf::ParsedFont, String>>,
+    rasters: Mutex<HashMap<(char, u32), Arc<GlyphRaster>>>,
 }
+
+/// A glyph rasterised at one size, placed relative to an integer pen position on the
+/// baseline.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GlyphRaster {
+    /// Left edge relative to the pen.
+    pub left: i32,
+    /// Top edge relative to the baseline (negative = above).
+    pub top: i32,
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// Row-major coverage, 0–255.
+    pub coverage: Vec<u8>,
+}
+
+/// Glyph rasters kept per face before the cache is cleared (a label uses a few hundred).
+const RASTER_CACHE_MAX: usize = 8192;
 
 impl std::fmt::Debug for Face {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -124,6 +145,7 @@ impl Face {
             glyphs,
             bytes: Arc::new(bytes),
             pdf: OnceLock::new(),
+            rasters: Mutex::new(HashMap::new()),
         })
     }
 
@@ -168,6 +190,61 @@ impl Face {
     pub fn advance(&self, c: char, em_px: f32) -> f32 {
         let sf = self.glyphs.as_scaled(self.scale(em_px));
         sf.h_advance(self.glyphs.glyph_id(c))
+    }
+
+    /// The raster of `c` at em size `em_px` (quantised to ¼ px), cached: labels repeat the
+    /// same characters, and rasterising outlines is the slow part of bitmaps and previews.
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    pub fn raster(&self, c: char, em_px: f32) -> Arc<GlyphRaster> {
+        let q = (em_px * 4.0).round().max(1.0) as u32;
+        let key = (c, q);
+        if let Some(r) = self
+            .rasters
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&key)
+        {
+            return r.clone();
+        }
+        let em = q as f32 / 4.0;
+        let scale = self.scale(em);
+        let glyph = self
+            .glyphs
+            .glyph_id(c)
+            .with_scale_and_position(scale, ab_glyph::point(0.0, 0.0));
+        let r = match self.glyphs.outline_glyph(glyph) {
+            Some(o) => {
+                let b = o.px_bounds();
+                let (w, h) = (b.width() as u32, b.height() as u32);
+                let mut coverage = vec![0u8; (w * h) as usize];
+                o.draw(|x, y, cov| {
+                    if x < w && y < h {
+                        coverage[(y * w + x) as usize] = (cov.clamp(0.0, 1.0) * 255.0) as u8;
+                    }
+                });
+                GlyphRaster {
+                    left: b.min.x as i32,
+                    top: b.min.y as i32,
+                    width: w,
+                    height: h,
+                    coverage,
+                }
+            }
+            None => GlyphRaster {
+                left: 0,
+                top: 0,
+                width: 0,
+                height: 0,
+                coverage: Vec::new(),
+            },
+        };
+        let r = Arc::new(r);
+        let mut cache = self.rasters.lock().unwrap_or_else(PoisonError::into_inner);
+        if cache.len() >= RASTER_CACHE_MAX {
+            cache.clear();
+        }
+        cache.insert(key, r.clone());
+        r
     }
 
     /// Ascent (above the baseline) at em size `em_px`.

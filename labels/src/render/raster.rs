@@ -107,33 +107,27 @@ pub fn draw_text(bmp: &mut Bitmap, fonts: &Fonts, text: &str, pen: Pen) {
     } = pen;
     let face = fonts.face(bold);
     let font = face.glyphs();
-    let scale = face.scale(size);
-    let sf = font.as_scaled(scale);
-    let passes: &[f32] = if bold && fonts.synthetic_bold() {
-        &[0.0, 1.0]
+    let sf = font.as_scaled(face.scale(size));
+    let passes: &[i32] = if bold && fonts.synthetic_bold() {
+        &[0, 1]
     } else {
-        &[0.0]
+        &[0]
     };
+    let base = baseline.round() as i32;
     for dx in passes {
-        let mut caret = x + dx;
+        let mut caret = x;
         for c in text.chars() {
-            let id = font.glyph_id(c);
-            let glyph = id.with_scale_and_position(scale, ab_glyph::point(caret, baseline));
-            caret += sf.h_advance(id);
-            if let Some(outline) = font.outline_glyph(glyph) {
-                let b = outline.px_bounds();
-                #[allow(clippy::cast_possible_truncation)]
-                let (ox, oy) = (b.min.x as i32, b.min.y as i32);
-                outline.draw(|gx, gy, cov| {
-                    #[allow(
-                        clippy::cast_possible_truncation,
-                        clippy::cast_sign_loss,
-                        clippy::cast_possible_wrap
-                    )]
-                    let v = (cov.clamp(0.0, 1.0) * 255.0) as u8;
-                    #[allow(clippy::cast_possible_wrap)]
-                    bmp.put(ox + gx as i32, oy + gy as i32, v, white);
-                });
+            let g = face.raster(c, size);
+            let ox = caret.round() as i32 + g.left + dx;
+            let oy = base + g.top;
+            caret += sf.h_advance(font.glyph_id(c));
+            for gy in 0..g.height {
+                for gx in 0..g.width {
+                    let v = g.coverage[(gy * g.width + gx) as usize];
+                    if v > 0 {
+                        bmp.put(ox + gx as i32, oy + gy as i32, v, white);
+                    }
+                }
             }
         }
     }
