@@ -54,6 +54,20 @@ fn bench(c: &mut Criterion) {
                 })
             });
         }
+        // ZPL with a resident CJK font configured (no ^GF bitmaps).
+        let mut resident = t.clone();
+        resident.file.zpl.cjk_font = Some("E:SIMSUN.TTF".into());
+        g.bench_function("zpl_resident_font", |b| {
+            b.iter(|| {
+                labels::render_label(
+                    black_box(&resident),
+                    black_box(&data),
+                    Format::Zpl,
+                    Some(&fonts),
+                )
+                .unwrap()
+            })
+        });
         // Thermal formats with resident fonts only (no bitmap text): the common TSPL path.
         g.bench_function("tspl_resident_no_font", |b| {
             b.iter(|| {
