@@ -13,6 +13,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use chrono::{DateTime, Duration as CDuration, Utc};
+use domain::verify::{Engine, EngineConfig, Event, OrderMatch, ScanLookup};
 use station::station::{Intent, Station};
 use station::store::{import, orders};
 use std::io::Read;
@@ -266,6 +267,33 @@ fn main() {
             station.handle(Intent::Close, t_now).unwrap();
         }
     }
+    // The engine alone (no store, no audit): what the state machine itself costs per scan.
+    let mut engine_scans = Vec::new();
+    for k in 0..samples {
+        let i = mix(k ^ 0x9999) % n;
+        let order: domain::Order = serde_json::from_str(order_json(i).trim()).unwrap();
+        let mut e = Engine::new(EngineConfig::default());
+        t_now += CDuration::seconds(1);
+        let open = ScanLookup {
+            order: Some(OrderMatch {
+                order,
+                packed: None,
+            }),
+            ..ScanLookup::default()
+        };
+        e.handle(Event::scan(&waybill(i), open), t_now);
+        for (s, q) in lines_of(i) {
+            for _ in 0..q {
+                t_now += CDuration::seconds(1);
+                let code = sku_barcode(s);
+                let t = Instant::now();
+                let out = e.handle(Event::scan(&code, ScanLookup::default()), t_now);
+                engine_scans.push(t.elapsed());
+                assert_eq!(out[0].name(), "item_accepted");
+            }
+        }
+    }
+    report("engine only: item scan to outcome", &mut engine_scans);
     report("open by waybill (scan intent, audited)", &mut open);
     report("open by waybill, no record before it", &mut reopen);
     report("item scan to outcome (scan intent, audited)", &mut scans);
