@@ -87,6 +87,7 @@ fn csv_sheet(bytes: &[u8], file: &str) -> Result<Sheet, RatingError> {
         name: "csv".to_string(),
         rows: Vec::new(),
     };
+    let (mut scanned, mut newlines) = (0usize, 0usize);
     for rec in rdr.records() {
         let rec = rec.map_err(|e| RatingError::Parse {
             place: format!(
@@ -96,18 +97,26 @@ fn csv_sheet(bytes: &[u8], file: &str) -> Result<Sheet, RatingError> {
             ),
             message: e.to_string(),
         })?;
-        // The line as an editor shows it (the csv crate's own count skips blank lines).
-        let row = rec.position().map_or(sheet.rows.len() + 1, |p| {
-            let mut byte = usize::try_from(p.byte()).unwrap_or(0).min(text.len());
-            // A record after blank lines may be reported at the first blank line.
-            while matches!(text.as_bytes().get(byte), Some(b'\n' | b'\r')) {
-                byte += 1;
+        // The line as an editor shows it (the csv crate's own count skips blank lines),
+        // counted incrementally from the previous record.
+        let row = match rec.position() {
+            Some(p) => {
+                let mut byte = usize::try_from(p.byte()).unwrap_or(0).min(text.len());
+                // A record after blank lines may be reported at the first blank line.
+                while matches!(text.as_bytes().get(byte), Some(b'\n' | b'\r')) {
+                    byte += 1;
+                }
+                if byte >= scanned {
+                    newlines += text
+                        .as_bytes()
+                        .get(scanned..byte)
+                        .map_or(0, |b| b.iter().filter(|c| **c == b'\n').count());
+                    scanned = byte;
+                }
+                newlines + 1
             }
-            text.as_bytes()
-                .get(..byte.min(text.len()))
-                .map_or(0, |b| b.iter().filter(|c| **c == b'\n').count())
-                + 1
-        });
+            None => sheet.rows.len() + 1,
+        };
         let cells = rec
             .iter()
             .map(|c| {
