@@ -1,8 +1,327 @@
-//! PackBench Tauri shell: commands of a few lines over the headless station.
+//! PackBench Tauri shell: commands of a few lines over the headless station facade
+//! ([`station::app`]), one closed event enum mapped to typed events in one place
+//! ([`forward_events`]), live weight on a [`tauri::ipc::Channel`], errors as `{code, message}`.
+//!
+//! This crate holds no business logic: every command hands an intent to the station thread
+//! (which owns SQLite and the devices) and returns the view model it answers with. Blocking work
+//! never runs on the async runtime: commands wait for the station thread in `spawn_blocking`.
+//! The webview gets only these commands (see `capabilities/default.json`): no shell, fs, dialog
+//! or raw-serial access.
 
-/// Builds and runs the app.
+use chrono::{DateTime, Utc};
+use station::app::{
+    App, AppConfig, AppEvent, AppHandle, AppView, Bootstrap, DeviceView, DiagRequest, DiagResult,
+    ImportReport, OverrideRequest, QueueView, ScaleAction, SettingsView, ShiftReport,
+    SignInRequest, WedgeKey, WedgeResult, WeightReading,
+};
+use station::error::WireError;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+use tauri::ipc::Channel;
+use tauri::{AppHandle as TauriHandle, Emitter, Manager, State};
+
+/// Typed event names: the only place they are spelled (the UI listens to the same strings).
+pub mod events {
+    /// The whole view model changed (scan from the wedge or scale, sync, alarms).
+    pub const VIEW: &str = "pb://view";
+    /// Raw device bytes for the diagnostics page.
+    pub const RAW: &str = "pb://raw";
+    /// The upload queue changed.
+    pub const QUEUE: &str = "pb://queue";
+    /// Keys the wedge decoder released as typing after a silence.
+    pub const KEYS: &str = "pb://keys";
+}
+
+/// Shared state of the shell: the station handle and the live-weight channel.
+pub struct Bench {
+    station: AppHandle,
+    weight: Arc<Mutex<Option<Channel<WeightReading>>>>,
+    started: Instant,
+    ready_reported: Mutex<bool>,
+}
+
+impl Bench {
+    /// Runs `f` on the station thread and waits for it without blocking the async runtime.
+    async fn run<R, F>(&self, f: F) -> Result<R, WireError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut App, DateTime<Utc>) -> station::Result<R> + Send + 'static,
+    {
+        let h = self.station.clone();
+        match tauri::async_runtime::spawn_blocking(move || h.call(f)).await {
+            Ok(r) => r.map_err(|e| e.to_wire()),
+            Err(e) => Err(WireError {
+                code: "internal".into(),
+                message: format!("station call failed: {e}"),
+            }),
+        }
+    }
+}
+
+type Res<T> = Result<T, WireError>;
+
+/// What the UI needs to start: operators, reasons, demo flag and the first view.
+#[tauri::command]
+async fn bootstrap(bench: State<'_, Bench>) -> Res<Bootstrap> {
+    bench.run(|app, now| app.bootstrap(now)).await
+}
+
+/// The UI has rendered and is listening: marks start-to-interactive (printed once) and, when
+/// `PACKBENCH_BENCH_PACKS` is set, starts the simulated packs of the memory benchmark.
+#[tauri::command]
+fn ui_ready(bench: State<'_, Bench>) {
+    let mut done = bench
+        .ready_reported
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
+    if *done {
+        return;
+    }
+    *done = true;
+    println!(
+        "packbench: interactive after {} ms",
+        bench.started.elapsed().as_millis()
+    );
+    let packs: u64 = std::env::var("PACKBENCH_BENCH_PACKS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    if packs > 0 {
+        let h = bench.station.clone();
+        let spawned = std::thread::Builder::new()
+            .name("pb-bench-packs".into())
+            .spawn(move || run_bench_packs(&h, packs));
+        if let Err(e) = spawned {
+            eprintln!("packbench: could not start the simulated packs: {e}");
+        }
+    }
+}
+
+/// Packs `n` synthetic orders through the station, reporting every 250 on stdout.
+fn run_bench_packs(h: &AppHandle, n: u64) {
+    const REPORT_EVERY: u64 = 250;
+    for i in 0..n {
+        if let Err(e) = h.call(move |app, now| app.simulate_pack(i, now)) {
+            println!("packbench: packs {i} failed: {e}");
+            return;
+        }
+        let done = i + 1;
+        if done == n {
+            println!("packbench: packs {done} done");
+        } else if done % REPORT_EVERY == 0 {
+            println!("packbench: packs {done}");
+        }
+    }
+}
+
+/// Signs an operator in at this station.
+#[tauri::command]
+async fn sign_in(bench: State<'_, Bench>, req: SignInRequest) -> Res<AppView> {
+    bench.run(move |app, now| app.sign_in(req, now)).await
+}
+
+/// Signs the operator out.
+#[tauri::command]
+async fn sign_out(bench: State<'_, Bench>) -> Res<AppView> {
+    bench.run(|app, now| app.sign_out(now)).await
+}
+
+/// A whole scanned code (demo panel or a scanner the station does not own).
+#[tauri::command]
+async fn scan(bench: State<'_, Bench>, code: String) -> Res<AppView> {
+    bench.run(move |app, now| app.scan(&code, now)).await
+}
+
+/// Raw key events with timestamps for the station's keyboard-wedge decoder.
+#[tauri::command]
+async fn wedge_keys(bench: State<'_, Bench>, keys: Vec<WedgeKey>) -> Res<WedgeResult> {
+    bench.run(move |app, now| app.wedge_keys(&keys, now)).await
+}
+
+/// Supervisor override of the current alarm or blocker (PIN + reason).
+#[tauri::command]
+async fn supervisor_override(bench: State<'_, Bench>, req: OverrideRequest) -> Res<AppView> {
+    bench
+        .run(move |app, now| app.supervisor_override(req, now))
+        .await
+}
+
+/// Short pack: ship what was scanned, authorised by a supervisor.
+#[tauri::command]
+async fn short_pack(bench: State<'_, Bench>, req: OverrideRequest) -> Res<AppView> {
+    bench.run(move |app, now| app.short_pack(req, now)).await
+}
+
+/// Undoes the last accepted scan.
+#[tauri::command]
+async fn undo(bench: State<'_, Bench>) -> Res<AppView> {
+    bench.run(|app, now| app.undo(now)).await
+}
+
+/// Drops the captured weight and waits for a new one.
+#[tauri::command]
+async fn reweigh(bench: State<'_, Bench>) -> Res<AppView> {
+    bench.run(|app, now| app.reweigh(now)).await
+}
+
+/// Prints the last label again (same label id and data).
+#[tauri::command]
+async fn reprint(bench: State<'_, Bench>) -> Res<AppView> {
+    bench.run(|app, now| app.reprint(now)).await
+}
+
+/// Acknowledges the current alarm.
+#[tauri::command]
+async fn acknowledge(bench: State<'_, Bench>) -> Res<AppView> {
+    bench.run(|app, now| app.acknowledge(now)).await
+}
+
+/// Demo mode: place or remove the parcel on the simulated scale.
+#[tauri::command]
+async fn demo_scale(bench: State<'_, Bench>, action: ScaleAction) -> Res<AppView> {
+    bench.run(move |app, now| app.demo_scale(action, now)).await
+}
+
+/// Subscribes the page to live weight readings.
+#[tauri::command]
+fn watch_weight(bench: State<'_, Bench>, channel: Channel<WeightReading>) {
+    *bench.weight.lock().unwrap_or_else(|p| p.into_inner()) = Some(channel);
+}
+
+/// Upload queue and sync status.
+#[tauri::command]
+async fn queue_status(bench: State<'_, Bench>) -> Res<QueueView> {
+    bench.run(|app, now| app.queue_status(now)).await
+}
+
+/// Moves dead letters back to pending.
+#[tauri::command]
+async fn retry_dead(bench: State<'_, Bench>) -> Res<QueueView> {
+    bench.run(|app, now| app.retry_dead(now)).await
+}
+
+/// Device status.
+#[tauri::command]
+async fn devices(bench: State<'_, Bench>) -> Res<Vec<DeviceView>> {
+    bench.run(|app, now| app.devices(now)).await
+}
+
+/// Diagnostics: protocol probe or test print.
+#[tauri::command]
+async fn diagnose(bench: State<'_, Bench>, req: DiagRequest) -> Res<DiagResult> {
+    bench.run(move |app, now| app.diagnose(req, now)).await
+}
+
+/// The shift report.
+#[tauri::command]
+async fn shift_report(bench: State<'_, Bench>) -> Res<ShiftReport> {
+    bench.run(|app, now| app.shift_report(now)).await
+}
+
+/// Settings (read-only summary plus rate cards).
+#[tauri::command]
+async fn settings(bench: State<'_, Bench>) -> Res<SettingsView> {
+    bench.run(|app, _now| app.settings()).await
+}
+
+/// Imports a rate card file (admin only), reporting errors row by row.
+#[tauri::command]
+async fn import_rates(bench: State<'_, Bench>, path: String) -> Res<ImportReport> {
+    bench
+        .run(move |app, now| app.import_rates(&path, now))
+        .await
+}
+
+/// Maps every station event to its typed Tauri event (or the weight channel). The one place
+/// where [`AppEvent`] variants meet event names.
+pub fn forward_events(
+    handle: &TauriHandle,
+    weight: &Mutex<Option<Channel<WeightReading>>>,
+    event: AppEvent,
+) {
+    let sent = match event {
+        AppEvent::View(v) => handle.emit(events::VIEW, v),
+        AppEvent::Raw(r) => handle.emit(events::RAW, r),
+        AppEvent::Queue(q) => handle.emit(events::QUEUE, q),
+        AppEvent::Released(k) => handle.emit(events::KEYS, k),
+        AppEvent::Weight(w) => {
+            let guard = weight.lock().unwrap_or_else(|p| p.into_inner());
+            match guard.as_ref() {
+                Some(ch) => ch.send(w),
+                None => Ok(()),
+            }
+        }
+    };
+    if let Err(e) = sent {
+        eprintln!("packbench: could not deliver an event to the window: {e}");
+    }
+}
+
+/// Builds and runs the app: demo mode unless hardware is configured (see [`AppConfig::from_env`]).
 pub fn run() {
-    let result = tauri::Builder::default().run(tauri::generate_context!());
+    let started = Instant::now();
+    let config = match AppConfig::from_env() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("packbench: configuration: {e}");
+            std::process::exit(2);
+        }
+    };
+    let (station, rx) = match AppHandle::start(config, Utc::now) {
+        Ok(x) => x,
+        Err(e) => {
+            eprintln!("packbench: the station could not start: {e}");
+            std::process::exit(1);
+        }
+    };
+    let weight: Arc<Mutex<Option<Channel<WeightReading>>>> = Arc::default();
+    let bench = Bench {
+        station: station.clone(),
+        weight: weight.clone(),
+        started,
+        ready_reported: Mutex::new(false),
+    };
+    let result = tauri::Builder::default()
+        .manage(bench)
+        .setup(move |app| {
+            let handle = app.handle().clone();
+            std::thread::Builder::new()
+                .name("pb-events".into())
+                .spawn(move || {
+                    for ev in rx {
+                        forward_events(&handle, &weight, ev);
+                    }
+                })?;
+            if let Some(w) = app.get_webview_window("main") {
+                let _ = w.set_focus();
+            }
+            Ok(())
+        })
+        .invoke_handler(tauri::generate_handler![
+            bootstrap,
+            ui_ready,
+            sign_in,
+            sign_out,
+            scan,
+            wedge_keys,
+            supervisor_override,
+            short_pack,
+            undo,
+            reweigh,
+            reprint,
+            acknowledge,
+            demo_scale,
+            watch_weight,
+            queue_status,
+            retry_dead,
+            devices,
+            diagnose,
+            shift_report,
+            settings,
+            import_rates,
+        ])
+        .run(tauri::generate_context!());
+    station.shutdown();
     if let Err(e) = result {
         eprintln!("packbench: the window could not start: {e}");
         std::process::exit(1);

@@ -1,0 +1,1928 @@
+//! The bench application facade: everything the desktop shell (and its tests) call, in one
+//! transport-agnostic API over the [`Station`], the demo devices and the queue.
+//!
+//! [`AppHandle::start`] moves an [`App`] onto its own thread (the only owner of the station's
+//! SQLite connection and of the simulated devices) and returns a handle that runs closures there
+//! ([`AppHandle::call`]) plus a receiver of [`AppEvent`]s (view changes, live weight, raw device
+//! bytes, queue changes). The Tauri commands are one line each over this; tests drive [`App`]
+//! directly.
+//!
+//! What this module must never do: decide anything about an order. Verification, tolerances,
+//! overrides and recording live in [`domain::verify`] and [`Station`]; this module turns their
+//! state into view models ([`AppView`]) and routes intents and device readings to them.
+//!
+//! Demo mode (no hardware configured): a fresh SQLite file seeded with the bundled demo orders,
+//! a simulated MT-SICS scale whose bytes go through the real decoder and auto-capture
+//! ([`drivers::scale`]), a panel of sample barcodes, and labels rendered to files.
+
+use crate::config::StationConfig;
+use crate::error::{Error, Result};
+use crate::station::{Intent, PackView, Station, StationEvent, DEMO_ORDERS};
+use chrono::{DateTime, Utc};
+use domain::verify::{AlarmClass, Blocker, Outcome, OutcomeKind, Role};
+use domain::Order;
+use drivers::scale::capture::{Capture, CaptureConfig, CaptureEvent};
+use drivers::scale::mt_sics;
+use drivers::scale::weight::{Decimal, Unit};
+use drivers::scale::FrameDecoder;
+use drivers::scanner::wedge::{Key, KeyEvent, WedgeConfig, WedgeDecoder, WedgeOutput};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, VecDeque};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::time::{Duration, Instant};
+
+/// How often the app thread steps the simulated devices and timers.
+pub const TICK: Duration = Duration::from_millis(50);
+/// How long the simulated scale takes to settle after a parcel is placed.
+pub const DEMO_SETTLE_MS: u64 = 900;
+/// How often the simulated scale sends a reading (MT-SICS `SIR` at ~10 Hz).
+pub const DEMO_SCALE_PERIOD_MS: u64 = 100;
+/// How many alarms and overrides the exceptions page keeps.
+pub const HISTORY_LEN: usize = 50;
+/// How many sample codes the demo panel offers.
+pub const DEMO_CODES_MAX: usize = 12;
+/// File name of the demo database inside the data directory (recreated at each demo start).
+pub const DEMO_DB_FILE: &str = "demo.db";
+/// File name of the station configuration inside the data directory (hardware mode).
+pub const CONFIG_FILE: &str = "station.toml";
+
+/// Where the app keeps its files and whether it runs the demo.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppConfig {
+    /// Data directory (database, label files).
+    pub data_dir: PathBuf,
+    /// Station configuration file; `None` runs the demo.
+    pub config_file: Option<PathBuf>,
+}
+
+impl AppConfig {
+    /// Demo mode in `data_dir`.
+    pub fn demo(data_dir: impl Into<PathBuf>) -> AppConfig {
+        AppConfig {
+            data_dir: data_dir.into(),
+            config_file: None,
+        }
+    }
+
+    /// From the environment: `PACKBENCH_DATA_DIR` (default: the user's data directory),
+    /// `PACKBENCH_CONFIG` (default: `station.toml` in the data directory, when it exists);
+    /// `PACKBENCH_DEMO=1` forces the demo. Without a configuration file the app runs the demo.
+    pub fn from_env() -> Result<AppConfig> {
+        let data_dir = match std::env::var_os("PACKBENCH_DATA_DIR") {
+            Some(d) if !d.is_empty() => PathBuf::from(d),
+            _ => default_data_dir()?,
+        };
+        let forced_demo = std::env::var("PACKBENCH_DEMO").is_ok_and(|v| v == "1");
+        let config_file = match std::env::var_os("PACKBENCH_CONFIG") {
+            Some(p) if !p.is_empty() => Some(PathBuf::from(p)),
+            _ => Some(data_dir.join(CONFIG_FILE)).filter(|p| p.is_file()),
+        };
+        Ok(AppConfig {
+            data_dir,
+            config_file: if forced_demo { None } else { config_file },
+        })
+    }
+
+    /// Whether this configuration runs the demo.
+    pub fn is_demo(&self) -> bool {
+        self.config_file.is_none()
+    }
+}
+
+fn default_data_dir() -> Result<PathBuf> {
+    let base = if cfg!(windows) {
+        std::env::var_os("LOCALAPPDATA").or_else(|| std::env::var_os("APPDATA"))
+    } else {
+        std::env::var_os("XDG_DATA_HOME").or_else(|| {
+            std::env::var_os("HOME").map(|h| Path::new(&h).join(".local").join("share").into())
+        })
+    };
+    base.map(|b| PathBuf::from(b).join("packbench"))
+        .ok_or_else(|| Error::Invalid {
+            place: "environment".into(),
+            message: "no data directory: set PACKBENCH_DATA_DIR (or HOME / LOCALAPPDATA)".into(),
+        })
+}
+
+// ---------------------------------------------------------------------------------------------
+// View models (what the UI renders). Everything is integers and codes; the UI translates codes.
+// ---------------------------------------------------------------------------------------------
+
+/// The signed-in operator.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SessionView {
+    /// Operator id.
+    pub operator: String,
+    /// Display name.
+    pub operator_name: String,
+    /// Role.
+    pub role: Role,
+    /// This station.
+    pub station: String,
+}
+
+/// The open order's heading.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OrderHead {
+    /// Order no (shown large).
+    pub order_no: String,
+    /// Carrier code.
+    pub carrier: String,
+    /// First waybill no.
+    pub waybill_no: Option<String>,
+    /// Province city district.
+    pub destination: String,
+    /// Shop.
+    pub shop: Option<String>,
+    /// Order status (snake_case).
+    pub status: String,
+}
+
+/// One line with its progress.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LineView {
+    /// SKU.
+    pub sku: String,
+    /// Name.
+    pub name: String,
+    /// Units counted.
+    pub scanned: u32,
+    /// Units ordered.
+    pub ordered: u32,
+    /// Serials captured.
+    pub serials: Vec<String>,
+}
+
+/// The quote of the last recorded pack, as the UI shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct QuoteView {
+    /// Carrier.
+    pub carrier: String,
+    /// Service.
+    pub service: String,
+    /// Zone name.
+    pub zone: String,
+    /// Billable grams.
+    pub billable_g: Option<i64>,
+    /// Total in fen.
+    pub total_fen: Option<i64>,
+    /// Explanation, Chinese.
+    pub explain_zh: String,
+    /// Explanation, English.
+    pub explain_en: String,
+}
+
+/// Label status of the last recorded pack.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+pub struct LabelView {
+    /// `none`, `printing`, `printed` or `failed`.
+    pub status: String,
+    /// Printer, file or error detail.
+    pub detail: Option<String>,
+    /// PNG preview, base64.
+    pub preview_png_b64: Option<String>,
+    /// Label file written (PDF), when there is one.
+    pub file: Option<String>,
+}
+
+/// The last recorded result and where it is in the upload queue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ResultView {
+    /// Result id (UUIDv7).
+    pub result_id: String,
+    /// `queued`, `uploaded` or `dead`.
+    pub status: String,
+}
+
+/// What the operator can do now (buttons enabled).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+pub struct Actions {
+    /// Undo the last scan.
+    pub undo: bool,
+    /// Re-weigh.
+    pub reweigh: bool,
+    /// Supervisor override.
+    #[serde(rename = "override")]
+    pub override_: bool,
+    /// Short pack.
+    pub short_pack: bool,
+    /// Reprint the last label.
+    pub reprint: bool,
+}
+
+/// The pack panel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PackPanel {
+    /// `idle`, `verifying`, `awaiting_weight`, `weighed`, `recorded` or `blocked`.
+    pub state: &'static str,
+    /// The open order (or the one just recorded).
+    pub order: Option<OrderHead>,
+    /// Lines.
+    pub lines: Vec<LineView>,
+    /// SKU of the last counted scan.
+    pub last_sku: Option<String>,
+    /// Expected grams.
+    pub expected_g: Option<i64>,
+    /// Tolerance grams.
+    pub tolerance_g: Option<i64>,
+    /// Captured grams.
+    pub captured_g: Option<i64>,
+    /// What blocks recording.
+    pub blockers: Vec<Blocker>,
+    /// Quote.
+    pub quote: Option<QuoteView>,
+    /// Why there is no quote, when a pack was recorded without one.
+    pub quote_error: Option<String>,
+    /// Label.
+    pub label: LabelView,
+    /// Last result.
+    pub result: Option<ResultView>,
+    /// Buttons.
+    pub actions: Actions,
+}
+
+/// The last outcome, for the verdict banner.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Verdict {
+    /// Increases with every outcome shown (the UI plays a sound when it changes).
+    pub seq: u64,
+    /// Outcome code (snake_case).
+    pub outcome: String,
+    /// Alarm class.
+    pub alarm: AlarmClass,
+    /// Language-neutral detail (codes, SKUs, grams).
+    pub detail: String,
+    /// Order concerned.
+    pub order_no: Option<String>,
+}
+
+/// The alarm on screen until cleared.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AlarmView {
+    /// Changes when a new alarm is raised.
+    pub seq: u64,
+    /// `warn` or `stop` (full-screen colour; stop repeats its sound until acknowledged).
+    pub class: AlarmClass,
+    /// Outcome code.
+    pub outcome: String,
+    /// Detail.
+    pub detail: String,
+}
+
+/// One dead letter.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DeadView {
+    /// Order no.
+    pub order_no: String,
+    /// Result id.
+    pub result_id: String,
+    /// The server's reason.
+    pub reason: String,
+    /// When it was rejected.
+    pub at: String,
+}
+
+/// Upload queue and link state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+pub struct QueueView {
+    /// Whether the order center answered recently.
+    pub online: bool,
+    /// Results waiting (pending + in flight).
+    pub pending: u64,
+    /// Age of the oldest waiting result, seconds.
+    pub oldest_age_s: Option<i64>,
+    /// Seconds since the last acknowledged delivery.
+    pub last_success_age_s: Option<i64>,
+    /// Last delivery error.
+    pub last_error: Option<String>,
+    /// Dead letters with reasons.
+    pub dead: Vec<DeadView>,
+    /// Results flagged because the order was cancelled or intercepted after packing.
+    pub flagged: u64,
+}
+
+/// The simulated scale's state (demo).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct ScaleView {
+    /// A parcel is on the scale.
+    pub on_scale: bool,
+}
+
+/// A sample code on the demo panel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DemoCode {
+    /// What it is (order no, item name, "wrong item" …).
+    pub label: String,
+    /// The code sent as a scan.
+    pub code: String,
+}
+
+/// One alarm or override in this shift.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HistoryItem {
+    /// Local time `HH:MM:SS` (UTC).
+    pub at: String,
+    /// Order no.
+    pub order_no: Option<String>,
+    /// Outcome code.
+    pub outcome: String,
+    /// Detail.
+    pub detail: String,
+}
+
+/// Everything the bench screen renders.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AppView {
+    /// Increases with every change.
+    pub seq: u64,
+    /// Demo mode.
+    pub demo: bool,
+    /// Signed-in operator.
+    pub session: Option<SessionView>,
+    /// The pack panel.
+    pub pack: PackPanel,
+    /// The last outcome.
+    pub verdict: Option<Verdict>,
+    /// The alarm on screen.
+    pub alarm: Option<AlarmView>,
+    /// Queue summary for the top bar.
+    pub queue: QueueView,
+    /// Simulated scale (demo).
+    pub scale: Option<ScaleView>,
+    /// Demo sample codes.
+    pub demo_codes: Vec<DemoCode>,
+    /// Alarms and overrides of this shift, newest first.
+    pub history: Vec<HistoryItem>,
+}
+
+/// An operator to choose at sign-in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OperatorChoice {
+    /// Id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Role.
+    pub role: Role,
+}
+
+/// An override reason with its labels.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReasonChoice {
+    /// Reason code.
+    pub code: String,
+    /// Chinese label.
+    pub zh: String,
+    /// English label.
+    pub en: String,
+}
+
+/// What the UI needs at start.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Bootstrap {
+    /// Demo mode.
+    pub demo: bool,
+    /// Station id.
+    pub station_name: String,
+    /// Operators.
+    pub operators: Vec<OperatorChoice>,
+    /// Override reasons.
+    pub reasons: Vec<ReasonChoice>,
+    /// The first view.
+    pub view: AppView,
+}
+
+/// Sign-in request.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct SignInRequest {
+    /// Operator id.
+    pub operator: String,
+    /// Role asked for.
+    pub role: Role,
+    /// Station name shown in the top bar (informational).
+    #[serde(default)]
+    pub station: String,
+    /// PIN (supervisors and admins).
+    #[serde(default)]
+    pub pin: String,
+}
+
+/// Override or short-pack request.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct OverrideRequest {
+    /// Supervisor PIN.
+    pub pin: String,
+    /// Reason code.
+    pub reason: String,
+}
+
+/// One key event from the window, with its timestamp (ms since the Unix epoch, 1 ms resolution).
+/// The UI holds every forwarded key back until the decoder releases it or consumes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WedgeKey {
+    /// Id chosen by the UI, to release exactly the keys that were typing.
+    pub id: u64,
+    /// `KeyboardEvent.key`: one character, `Enter`, `Tab` or another key name.
+    pub key: String,
+    /// Timestamp in milliseconds.
+    pub t_ms: u64,
+}
+
+impl WedgeKey {
+    fn to_event(&self) -> KeyEvent {
+        let mut chars = self.key.chars();
+        let key = match (self.key.as_str(), chars.next(), chars.next()) {
+            ("Enter" | "\n" | "\r", _, _) => Key::Enter,
+            ("Tab" | "\t", _, _) => Key::Tab,
+            (_, Some(c), None) => Key::Char(c),
+            (other, _, _) => Key::Other(other.to_string()),
+        };
+        KeyEvent::hw(self.id, key, self.t_ms)
+    }
+
+    fn from_event(ev: &KeyEvent) -> WedgeKey {
+        let key = match &ev.key {
+            Key::Char(c) => c.to_string(),
+            Key::Enter => "Enter".into(),
+            Key::Tab => "Tab".into(),
+            Key::Other(name) => name.clone(),
+        };
+        WedgeKey {
+            id: ev.id,
+            key,
+            t_ms: ev.at_ms,
+        }
+    }
+}
+
+/// What the wedge decoder made of a batch of keys.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WedgeResult {
+    /// A scan was recognised.
+    pub scanned: bool,
+    /// Keys that were typing: the UI releases them to the focused text field, in order.
+    pub released: Vec<WedgeKey>,
+    /// The view after the scans, when there were any.
+    pub view: Option<AppView>,
+}
+
+/// Simulated scale actions (demo).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScaleAction {
+    /// Place a parcel of about the expected weight.
+    Place,
+    /// Place a parcel well above the tolerance (to show the weight alarm).
+    PlaceHeavy,
+    /// Take the parcel off.
+    Remove,
+}
+
+/// A device's status.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DeviceView {
+    /// Id for diagnostics.
+    pub id: String,
+    /// `scanner`, `scale` or `printer`.
+    pub kind: String,
+    /// Name or port.
+    pub name: String,
+    /// `ok`, `simulated`, `offline` or `error`.
+    pub status: String,
+    /// Protocol, port, last reading…
+    pub detail: String,
+}
+
+/// Diagnostics request.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct DiagRequest {
+    /// Device id.
+    pub device: String,
+    /// `probe` or `test_print`.
+    pub action: String,
+}
+
+/// Diagnostics result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DiagResult {
+    /// One-line summary.
+    pub summary: String,
+    /// Details.
+    pub lines: Vec<String>,
+}
+
+/// Raw device bytes for the diagnostics page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RawBytes {
+    /// Device id.
+    pub device: String,
+    /// `rx` or `tx`.
+    pub dir: &'static str,
+    /// Hex.
+    pub hex: String,
+    /// Printable text.
+    pub text: String,
+}
+
+/// A live weight reading (throttled) for the UI.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct WeightReading {
+    /// Grams (rounded).
+    pub grams: i64,
+    /// Stable by the capture rule.
+    pub stable: bool,
+    /// Milliseconds since the app started.
+    pub at_ms: u64,
+}
+
+/// Parcels in one hour.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HourCount {
+    /// `HH` (UTC).
+    pub hour: String,
+    /// Parcels.
+    pub parcels: u64,
+}
+
+/// One packer's tally.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+pub struct PackerTally {
+    /// Operator.
+    pub operator: String,
+    /// Parcels.
+    pub parcels: u64,
+    /// Items.
+    pub items: u64,
+    /// Warn/stop alarms.
+    pub alarms: u64,
+    /// Overrides accepted.
+    pub overrides: u64,
+}
+
+/// The shift report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ShiftReport {
+    /// Parcels recorded.
+    pub parcels: u64,
+    /// Items in them.
+    pub items: u64,
+    /// Mean |captured − expected|, grams.
+    pub mean_abs_variance_g: Option<i64>,
+    /// Per hour.
+    pub per_hour: Vec<HourCount>,
+    /// Per packer.
+    pub per_packer: Vec<PackerTally>,
+}
+
+/// A rate card row in settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CardView {
+    /// Carrier.
+    pub carrier: String,
+    /// Service.
+    pub service: String,
+    /// Zones.
+    pub zones: u64,
+    /// File.
+    pub source: String,
+}
+
+/// Settings summary.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SettingsView {
+    /// Station and order center (label, value).
+    pub station: Vec<(String, String)>,
+    /// Devices and printers (label, value).
+    pub devices: Vec<(String, String)>,
+    /// Rate cards.
+    pub rate_cards: Vec<CardView>,
+}
+
+/// Rate-card import result, errors row by row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ImportReport {
+    /// Everything imported.
+    pub ok: bool,
+    /// Cards loaded.
+    pub cards: u64,
+    /// Rows read.
+    pub rows: u64,
+    /// `file:sheet:row:column: message` per problem.
+    pub errors: Vec<String>,
+}
+
+/// Events from the app thread to the shell: one closed enum, mapped to typed events in one place
+/// (`packbench_app::forward_events`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum AppEvent {
+    /// The view changed without a command (scale capture, wedge scan, sync).
+    View(Box<AppView>),
+    /// A live weight reading (sent on a channel, not as an event).
+    Weight(WeightReading),
+    /// Raw device bytes.
+    Raw(RawBytes),
+    /// The queue changed.
+    Queue(QueueView),
+    /// Keys the wedge decoder released as typing after a silence (not in a command's answer).
+    Released(Vec<WedgeKey>),
+}
+
+// ---------------------------------------------------------------------------------------------
+// The simulated scale (demo): MT-SICS bytes through the real decoder and auto-capture.
+// ---------------------------------------------------------------------------------------------
+
+/// A parcel on the simulated scale.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Placed {
+    grams: i64,
+    at_ms: u64,
+}
+
+/// The simulated scale: produces MT-SICS `SIR` replies; settling is a damped oscillation
+/// (deterministic) that ends in a stable reading after [`DEMO_SETTLE_MS`].
+#[derive(Debug)]
+struct DemoScale {
+    placed: Option<Placed>,
+    next_ms: u64,
+}
+
+impl DemoScale {
+    fn new() -> DemoScale {
+        DemoScale {
+            placed: None,
+            next_ms: 0,
+        }
+    }
+
+    /// The reading at `now_ms`: grams and whether the scale says it is stable.
+    fn reading(&self, now_ms: u64) -> (i64, bool) {
+        match self.placed {
+            None => (0, true),
+            Some(p) => {
+                let t = now_ms.saturating_sub(p.at_ms);
+                if t >= DEMO_SETTLE_MS {
+                    (p.grams, true)
+                } else {
+                    // Damped swing: amplitude falls linearly, sign alternates every period.
+                    let left = i64::try_from(DEMO_SETTLE_MS - t).unwrap_or(0);
+                    let amp = p.grams / 8 * left / i64::try_from(DEMO_SETTLE_MS).unwrap_or(1);
+                    let sign = if (t / DEMO_SCALE_PERIOD_MS) % 2 == 0 {
+                        1
+                    } else {
+                        -1
+                    };
+                    (p.grams + sign * amp, false)
+                }
+            }
+        }
+    }
+
+    /// The bytes the scale sends at `now_ms`, if a reading is due.
+    fn poll_bytes(&mut self, now_ms: u64) -> Option<Vec<u8>> {
+        if now_ms < self.next_ms {
+            return None;
+        }
+        self.next_ms = now_ms + DEMO_SCALE_PERIOD_MS;
+        let (g, stable) = self.reading(now_ms);
+        let value = Decimal::new(g, 0)?;
+        Some(mt_sics::encode_weight(value, Unit::G, stable))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shift tallies (this run of the app).
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Debug, Default)]
+struct Tally {
+    parcels: u64,
+    items: u64,
+    variance_sum_g: i64,
+    variance_n: i64,
+    per_hour: BTreeMap<String, u64>,
+    per_packer: BTreeMap<String, PackerTally>,
+}
+
+impl Tally {
+    fn packer(&mut self, op: &str) -> &mut PackerTally {
+        self.per_packer
+            .entry(op.to_string())
+            .or_insert_with(|| PackerTally {
+                operator: op.to_string(),
+                ..PackerTally::default()
+            })
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The app.
+// ---------------------------------------------------------------------------------------------
+
+/// The bench application: a [`Station`] plus demo devices, alarms and tallies.
+pub struct App {
+    station: Station,
+    events: Receiver<StationEvent>,
+    out: Sender<AppEvent>,
+    demo: bool,
+    data_dir: PathBuf,
+    demo_orders: Vec<Order>,
+    station_label: String,
+    seq: u64,
+    verdict: Option<Verdict>,
+    alarm_seq: u64,
+    alarm_key: Option<String>,
+    history: VecDeque<HistoryItem>,
+    tally: Tally,
+    scale: Option<DemoScale>,
+    decoder: mt_sics::Decoder,
+    capture: Capture,
+    wedge: WedgeDecoder,
+    epoch: Instant,
+    last_weight_sent: Option<(i64, bool)>,
+    dirty: bool,
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App")
+            .field("station", &self.station)
+            .field("demo", &self.demo)
+            .finish()
+    }
+}
+
+fn hhmmss(at: DateTime<Utc>) -> String {
+    at.format("%H:%M:%S").to_string()
+}
+
+/// A language-neutral detail line for an outcome (codes, SKUs and grams only).
+pub fn outcome_detail(o: &Outcome) -> String {
+    use OutcomeKind as K;
+    match &o.kind {
+        K::OrderOpened { code, lines, units } => format!("{code} · {lines} / {units}"),
+        K::UnknownOrder { code } | K::UnknownBarcode { code } => code.clone(),
+        K::AlreadyPacked {
+            packed_at,
+            packed_by,
+        } => format!(
+            "{} {}",
+            packed_at
+                .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+                .unwrap_or_default(),
+            packed_by.clone().unwrap_or_default()
+        )
+        .trim()
+        .to_string(),
+        K::ItemAccepted {
+            sku,
+            units,
+            scanned,
+            ordered,
+            case_pack,
+            ..
+        } => {
+            if *case_pack {
+                format!("{sku} +{units} · {scanned}/{ordered}")
+            } else {
+                format!("{sku} · {scanned}/{ordered}")
+            }
+        }
+        K::WrongItem { code, sku } => format!("{sku} · {code}"),
+        K::OverScan {
+            sku,
+            scanned,
+            ordered,
+            ..
+        } => format!("{sku} · {scanned}/{ordered}"),
+        K::SerialCaptured { sku, serial, .. } => format!("{sku} · {serial}"),
+        K::SerialMissing { sku, code } => format!("{sku} {}", code.clone().unwrap_or_default())
+            .trim()
+            .to_string(),
+        K::SerialDuplicate {
+            sku,
+            serial,
+            first_order_no,
+        } => format!("{sku} · {serial} · {first_order_no}"),
+        K::OtherOrderScanned {
+            code,
+            other_order_no,
+        } => format!("{code} → {other_order_no}"),
+        K::DuplicateScanIgnored { code, after_ms } => format!("{code} · {after_ms} ms"),
+        K::Undone { sku, scanned, .. } => format!("{sku} · {scanned}"),
+        K::OrderComplete { expected_g, .. } => format!("{} g", expected_g.get()),
+        K::WeightOk {
+            weight_g,
+            expected_g,
+            tolerance_g,
+        } => format!(
+            "{} g / {} ± {} g",
+            weight_g.get(),
+            expected_g.get(),
+            tolerance_g.get()
+        ),
+        K::WeightOutOfTolerance {
+            weight_g,
+            expected_g,
+            tolerance_g,
+            deviation_g,
+        } => format!(
+            "{} g / {} ± {} g ({:+} g)",
+            weight_g.get(),
+            expected_g.get(),
+            tolerance_g.get(),
+            deviation_g.get()
+        ),
+        K::OverrideAccepted {
+            reason, supervisor, ..
+        } => format!("{supervisor} · {reason}"),
+        K::OverrideRejected {
+            refusal, failures, ..
+        } => format!("{refusal:?} · {failures}"),
+        K::PackRecorded {
+            result_id,
+            weight_g,
+            ..
+        } => format!("{} g · {result_id}", weight_g.get()),
+        K::InvalidInput { message } | K::RecordFailed { message } => message.clone(),
+        K::QuantitySet {
+            sku,
+            scanned,
+            ordered,
+        } => format!("{sku} · {scanned}/{ordered}"),
+        K::PermissionDenied { action } => action.clone(),
+        K::WeightCaptured { weight_g } | K::WeightUnstable { weight_g } => {
+            format!("{} g", weight_g.get())
+        }
+        K::PackagingSet { id, weight_g } => format!("{id} · {} g", weight_g.get()),
+        K::SignedIn { operator, role } => format!("{operator} · {}", role.as_str()),
+        K::SignedOut { operator } => operator.clone(),
+        K::OrderCancelled
+        | K::OrderIntercepted
+        | K::OrderOnHold
+        | K::Acknowledged
+        | K::OrderClosed => String::new(),
+    }
+}
+
+/// Labels of the override reason codes (unknown codes are shown as they are).
+pub fn reason_labels(code: &str) -> (String, String) {
+    let (zh, en) = match code {
+        "customer_agreed" => ("客户同意", "Customer agreed"),
+        "stock_short" => ("库存不足", "Stock short"),
+        "packaging_heavier" => ("包材偏重", "Packaging heavier"),
+        "scale_fault" => ("秤故障", "Scale fault"),
+        "order_center_confirmed" => ("订单中心已确认", "Order center confirmed"),
+        "data_error" => ("资料错误", "Data error"),
+        other => (other, other),
+    };
+    (zh.to_string(), en.to_string())
+}
+
+fn json_str(v: &serde_json::Value, keys: &[&str]) -> Option<String> {
+    keys.iter().find_map(|k| match v.get(*k) {
+        Some(serde_json::Value::String(s)) => Some(s.clone()),
+        Some(serde_json::Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    })
+}
+
+fn json_i64(v: &serde_json::Value, keys: &[&str]) -> Option<i64> {
+    keys.iter()
+        .find_map(|k| v.get(*k).and_then(serde_json::Value::as_i64))
+}
+
+/// Maps the quoter's JSON (recorded with the pack) to what the UI shows.
+fn quote_view(q: &serde_json::Value) -> Option<QuoteView> {
+    if q.is_null() {
+        return None;
+    }
+    let explain = json_str(q, &["explain", "explain_zh"]).unwrap_or_default();
+    Some(QuoteView {
+        carrier: json_str(q, &["carrier"]).unwrap_or_default(),
+        service: json_str(q, &["service"]).unwrap_or_default(),
+        zone: json_str(q, &["zone"]).unwrap_or_default(),
+        billable_g: json_i64(q, &["billable_g"]),
+        total_fen: json_i64(q, &["total_fen"]),
+        explain_en: json_str(q, &["explain_en"]).unwrap_or_else(|| explain.clone()),
+        explain_zh: explain,
+    })
+}
+
+/// Maps the label service's JSON to what the UI shows.
+fn label_view(l: Option<&serde_json::Value>) -> LabelView {
+    let Some(l) = l else {
+        return LabelView {
+            status: "none".into(),
+            ..LabelView::default()
+        };
+    };
+    if let Some(err) = json_str(l, &["error"]) {
+        return LabelView {
+            status: "failed".into(),
+            detail: Some(err),
+            ..LabelView::default()
+        };
+    }
+    LabelView {
+        status: json_str(l, &["status"]).unwrap_or_else(|| "printed".into()),
+        detail: json_str(l, &["printer", "detail"]),
+        preview_png_b64: json_str(l, &["preview_png_b64"]),
+        file: json_str(l, &["file", "pdf"]),
+    }
+}
+
+impl App {
+    /// Opens the app: the demo (fresh database seeded with the demo orders) or the configured
+    /// station.
+    pub fn open(config: &AppConfig, out: Sender<AppEvent>, now: DateTime<Utc>) -> Result<App> {
+        std::fs::create_dir_all(&config.data_dir).map_err(|source| Error::Io {
+            path: config.data_dir.display().to_string(),
+            source,
+        })?;
+        let (station, demo) = match &config.config_file {
+            None => {
+                let db = config.data_dir.join(DEMO_DB_FILE);
+                for suffix in ["", "-wal", "-shm"] {
+                    let p = PathBuf::from(format!("{}{suffix}", db.display()));
+                    if p.exists() {
+                        std::fs::remove_file(&p).map_err(|source| Error::Io {
+                            path: p.display().to_string(),
+                            source,
+                        })?;
+                    }
+                }
+                let station = Station::open(Station::demo_config(&db.display().to_string())?)?;
+                station.with_db(|conn| crate::station::seed_demo(conn, now))??;
+                (station, true)
+            }
+            Some(path) => (Station::open(StationConfig::load(path)?)?, false),
+        };
+        App::with_station(station, demo, config.data_dir.clone(), out)
+    }
+
+    /// An app over an existing station (tests).
+    pub fn with_station(
+        station: Station,
+        demo: bool,
+        data_dir: PathBuf,
+        out: Sender<AppEvent>,
+    ) -> Result<App> {
+        let events = station.subscribe();
+        let demo_orders = if demo {
+            DEMO_ORDERS
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+                .filter_map(|l| serde_json::from_str::<Order>(l).ok())
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let station_label = station.config().station_id.clone();
+        Ok(App {
+            station,
+            events,
+            out,
+            demo,
+            data_dir,
+            demo_orders,
+            station_label,
+            seq: 0,
+            verdict: None,
+            alarm_seq: 0,
+            alarm_key: None,
+            history: VecDeque::new(),
+            tally: Tally::default(),
+            scale: demo.then(DemoScale::new),
+            decoder: mt_sics::Decoder::new(),
+            capture: Capture::new(CaptureConfig::default()),
+            wedge: WedgeDecoder::new(WedgeConfig::default()),
+            epoch: Instant::now(),
+            last_weight_sent: None,
+            dirty: false,
+        })
+    }
+
+    /// The station underneath.
+    pub fn station(&self) -> &Station {
+        &self.station
+    }
+
+    /// The data directory.
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    fn mono_ms(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// Feeds an intent to the station and folds its outcomes into verdict, history and tallies.
+    fn handle(&mut self, intent: Intent, now: DateTime<Utc>) -> Result<Vec<Outcome>> {
+        let outcomes = self.station.handle(intent, now)?;
+        self.absorb(&outcomes);
+        // Drain the station's own events (label status arrives there too); the view is rebuilt
+        // from the station, so only the label status needs noting.
+        while self.events.try_recv().is_ok() {}
+        Ok(outcomes)
+    }
+
+    fn absorb(&mut self, outcomes: &[Outcome]) {
+        let view = self.station.view();
+        let operator = view
+            .operator
+            .as_ref()
+            .map(|(o, _)| o.clone())
+            .unwrap_or_else(|| "—".into());
+        for o in outcomes {
+            self.seq += 1;
+            let detail = outcome_detail(o);
+            self.verdict = Some(Verdict {
+                seq: self.seq,
+                outcome: o.name().to_string(),
+                alarm: o.alarm,
+                detail: detail.clone(),
+                order_no: o.order_no.clone(),
+            });
+            let notable = matches!(o.alarm, AlarmClass::Warn | AlarmClass::Stop)
+                || matches!(o.kind, OutcomeKind::OverrideAccepted { .. });
+            if notable {
+                self.history.push_front(HistoryItem {
+                    at: hhmmss(o.at),
+                    order_no: o.order_no.clone(),
+                    outcome: o.name().to_string(),
+                    detail,
+                });
+                self.history.truncate(HISTORY_LEN);
+                let t = self.tally.packer(&operator);
+                if matches!(o.kind, OutcomeKind::OverrideAccepted { .. }) {
+                    t.overrides += 1;
+                } else {
+                    t.alarms += 1;
+                }
+            }
+            if let OutcomeKind::PackRecorded { .. } = o.kind {
+                let items: u64 = view.lines.iter().map(|l| u64::from(l.scanned)).sum();
+                self.tally.parcels += 1;
+                self.tally.items += items;
+                *self
+                    .tally
+                    .per_hour
+                    .entry(o.at.format("%H").to_string())
+                    .or_insert(0) += 1;
+                let t = self.tally.packer(&operator);
+                t.parcels += 1;
+                t.items += items;
+                if let (Some(w), Some(e)) = (view.weight_g, view.expected_g) {
+                    self.tally.variance_sum_g += (w.get() - e.get()).abs();
+                    self.tally.variance_n += 1;
+                }
+            }
+        }
+        self.dirty = true;
+    }
+
+    fn alarm_view(&mut self, v: &PackView) -> Option<AlarmView> {
+        let a = v.alarm.as_ref()?;
+        if !matches!(a.alarm, AlarmClass::Warn | AlarmClass::Stop) {
+            self.alarm_key = None;
+            return None;
+        }
+        let key = format!(
+            "{}|{}|{}",
+            a.name(),
+            a.at.timestamp_millis(),
+            outcome_detail(a)
+        );
+        if self.alarm_key.as_deref() != Some(key.as_str()) {
+            self.alarm_seq += 1;
+            self.alarm_key = Some(key);
+        }
+        Some(AlarmView {
+            seq: self.alarm_seq,
+            class: a.alarm,
+            outcome: a.name().to_string(),
+            detail: outcome_detail(a),
+        })
+    }
+
+    fn pack_panel(&self, v: &PackView, queue: &QueueView) -> PackPanel {
+        let recorded = v.order.is_none() && v.last_recorded.is_some();
+        let state = if v.order.is_none() {
+            if recorded {
+                "recorded"
+            } else {
+                "idle"
+            }
+        } else if v.blockers.iter().any(|b| {
+            matches!(
+                b,
+                Blocker::Cancelled
+                    | Blocker::Intercepted
+                    | Blocker::OnHold
+                    | Blocker::WeightOutOfTolerance
+            )
+        }) {
+            "blocked"
+        } else if v.blockers.contains(&Blocker::Incomplete)
+            || v.blockers.contains(&Blocker::SerialPending)
+        {
+            "verifying"
+        } else if v.weight_g.is_none() {
+            "awaiting_weight"
+        } else {
+            "weighed"
+        };
+        let order = v.order.as_ref().map(|o| OrderHead {
+            order_no: o.order_no.clone(),
+            carrier: o.carrier.clone(),
+            waybill_no: o.waybill_nos.first().cloned(),
+            destination: [
+                &o.destination.province,
+                &o.destination.city,
+                &o.destination.district,
+            ]
+            .iter()
+            .filter(|s| !s.is_empty())
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>()
+            .join(" "),
+            shop: o.shop.clone(),
+            status: o.status.as_str().to_string(),
+        });
+        let order = order.or_else(|| {
+            v.last_recorded.as_ref().map(|r| OrderHead {
+                order_no: r.order_no.clone(),
+                carrier: String::new(),
+                waybill_no: None,
+                destination: String::new(),
+                shop: None,
+                status: "packed".into(),
+            })
+        });
+        let last_sku = match v.last.as_ref().map(|o| &o.kind) {
+            Some(OutcomeKind::ItemAccepted { sku, .. })
+            | Some(OutcomeKind::SerialCaptured { sku, .. })
+            | Some(OutcomeKind::Undone { sku, .. }) => Some(sku.clone()),
+            _ => None,
+        };
+        let overridable = v.blockers.iter().any(|b| b.overridable());
+        let result = v.last_recorded.as_ref().map(|r| ResultView {
+            result_id: r.result_id.clone(),
+            status: if queue.dead.iter().any(|d| d.result_id == r.result_id) {
+                "dead".into()
+            } else {
+                "queued".into()
+            },
+        });
+        PackPanel {
+            state,
+            order,
+            lines: v
+                .lines
+                .iter()
+                .map(|l| LineView {
+                    sku: l.sku.clone(),
+                    name: l.name.clone(),
+                    scanned: l.scanned,
+                    ordered: l.ordered,
+                    serials: l.serials.clone(),
+                })
+                .collect(),
+            last_sku,
+            expected_g: v.expected_g.map(|g| g.get()),
+            tolerance_g: v.tolerance_g.map(|g| g.get()),
+            captured_g: v.weight_g.map(|g| g.get()),
+            blockers: v.blockers.clone(),
+            quote: v.quote.as_ref().and_then(quote_view),
+            quote_error: (recorded && v.quote.is_none())
+                .then(|| "no rate card quote for this parcel".to_string()),
+            label: label_view(v.label.as_ref()),
+            result,
+            actions: Actions {
+                undo: v.order.is_some() && v.lines.iter().any(|l| l.scanned > 0),
+                reweigh: v.order.is_some() && v.weight_g.is_some(),
+                override_: v.order.is_some() && overridable,
+                short_pack: v.order.is_some() && v.blockers.contains(&Blocker::Incomplete),
+                reprint: v.last_recorded.is_some() && v.label.is_some(),
+            },
+        }
+    }
+
+    fn session_view(&self, v: &PackView) -> Option<SessionView> {
+        v.operator.as_ref().map(|(id, role)| SessionView {
+            operator: id.clone(),
+            operator_name: self
+                .station
+                .config()
+                .operator(id)
+                .map(|o| o.name.clone())
+                .filter(|n| !n.is_empty())
+                .unwrap_or_else(|| id.clone()),
+            role: *role,
+            station: self.station_label.clone(),
+        })
+    }
+
+    fn demo_codes(&self, v: &PackView) -> Vec<DemoCode> {
+        if !self.demo {
+            return Vec::new();
+        }
+        let mut codes = Vec::new();
+        match &v.order {
+            Some(open) => {
+                let in_order: Vec<&str> = v.lines.iter().map(|l| l.sku.as_str()).collect();
+                if let Some(o) = self
+                    .demo_orders
+                    .iter()
+                    .find(|o| o.order_no == open.order_no)
+                {
+                    for l in &o.lines {
+                        for b in &l.barcodes {
+                            let label = if b.units > 1 {
+                                format!("{} ×{}", l.name, b.units)
+                            } else {
+                                l.name.clone()
+                            };
+                            codes.push(DemoCode {
+                                label,
+                                code: b.code.clone(),
+                            });
+                        }
+                    }
+                }
+                // A known SKU from another order: the wrong-item alarm.
+                let wrong = self
+                    .demo_orders
+                    .iter()
+                    .flat_map(|o| o.lines.iter())
+                    .find(|l| !in_order.contains(&l.sku.as_str()) && !l.barcodes.is_empty());
+                if let Some(l) = wrong {
+                    codes.push(DemoCode {
+                        label: format!("✗ {}", l.name),
+                        code: l.barcodes[0].code.clone(),
+                    });
+                }
+                codes.push(DemoCode {
+                    label: "✗ ?".into(),
+                    code: "6900000000000".into(),
+                });
+            }
+            None => {
+                let packed: Option<&str> = v.last_recorded.as_ref().map(|r| r.order_no.as_str());
+                for o in self
+                    .demo_orders
+                    .iter()
+                    .filter(|o| Some(o.order_no.as_str()) != packed)
+                    .take(DEMO_CODES_MAX)
+                {
+                    let code = o
+                        .waybill_nos
+                        .first()
+                        .cloned()
+                        .unwrap_or_else(|| o.order_no.clone());
+                    codes.push(DemoCode {
+                        label: format!("{} · {}", o.order_no, o.status.as_str()),
+                        code,
+                    });
+                }
+            }
+        }
+        codes.truncate(DEMO_CODES_MAX + 2);
+        codes
+    }
+
+    /// The queue summary.
+    pub fn queue_status(&mut self, now: DateTime<Utc>) -> Result<QueueView> {
+        let (status, dead) = self.station.with_db(|conn| {
+            let s = crate::outbox::status(conn, now)?;
+            let d = crate::outbox::dead_letters(conn)?;
+            Ok::<_, Error>((s, d))
+        })??;
+        let last_success_age_s = status
+            .last_success_at
+            .as_deref()
+            .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+            .map(|t| (now - t.with_timezone(&Utc)).num_seconds());
+        Ok(QueueView {
+            online: last_success_age_s.is_some_and(|a| a < 120) && status.last_error.is_none(),
+            pending: status.pending + status.in_flight,
+            oldest_age_s: status.oldest_pending_age_s,
+            last_success_age_s,
+            last_error: status.last_error,
+            dead: dead
+                .into_iter()
+                .map(|d| DeadView {
+                    order_no: d.order_no,
+                    result_id: d.result_id,
+                    reason: d.reason,
+                    at: d.rejected_at,
+                })
+                .collect(),
+            flagged: status.flagged,
+        })
+    }
+
+    /// The whole view model.
+    pub fn view(&mut self, now: DateTime<Utc>) -> Result<AppView> {
+        let v = self.station.view();
+        let queue = self.queue_status(now)?;
+        let alarm = self.alarm_view(&v);
+        Ok(AppView {
+            seq: self.seq,
+            demo: self.demo,
+            session: self.session_view(&v),
+            pack: self.pack_panel(&v, &queue),
+            verdict: self.verdict.clone(),
+            alarm,
+            queue,
+            scale: self.scale.as_ref().map(|s| ScaleView {
+                on_scale: s.placed.is_some(),
+            }),
+            demo_codes: self.demo_codes(&v),
+            history: self.history.iter().cloned().collect(),
+        })
+    }
+
+    /// What the UI needs at start.
+    pub fn bootstrap(&mut self, now: DateTime<Utc>) -> Result<Bootstrap> {
+        let cfg = self.station.config();
+        let operators = cfg
+            .operators
+            .iter()
+            .map(|o| OperatorChoice {
+                id: o.id.clone(),
+                name: if o.name.is_empty() {
+                    o.id.clone()
+                } else {
+                    o.name.clone()
+                },
+                role: o.role,
+            })
+            .collect();
+        let reasons = cfg
+            .override_reasons
+            .iter()
+            .map(|c| {
+                let (zh, en) = reason_labels(c);
+                ReasonChoice {
+                    code: c.clone(),
+                    zh,
+                    en,
+                }
+            })
+            .collect();
+        Ok(Bootstrap {
+            demo: self.demo,
+            station_name: cfg.station_id.clone(),
+            operators,
+            reasons,
+            view: self.view(now)?,
+        })
+    }
+
+    /// Signs an operator in (the station checks the role and PIN).
+    pub fn sign_in(&mut self, req: SignInRequest, now: DateTime<Utc>) -> Result<AppView> {
+        let out = self.handle(
+            Intent::SignIn {
+                operator: req.operator.clone(),
+                role: Some(req.role),
+                pin: (!req.pin.is_empty()).then_some(req.pin),
+            },
+            now,
+        )?;
+        if let Some(o) = out.iter().find(|o| o.alarm != AlarmClass::Ok) {
+            return Err(Error::Invalid {
+                place: format!("sign-in of {}", req.operator),
+                message: outcome_detail(o),
+            });
+        }
+        if !req.station.trim().is_empty() {
+            self.station_label = req.station.trim().to_string();
+        }
+        self.view(now)
+    }
+
+    /// Signs out.
+    pub fn sign_out(&mut self, now: DateTime<Utc>) -> Result<AppView> {
+        self.handle(Intent::SignOut, now)?;
+        self.view(now)
+    }
+
+    /// A whole scanned code.
+    pub fn scan(&mut self, code: &str, now: DateTime<Utc>) -> Result<AppView> {
+        self.handle(
+            Intent::Scan {
+                code: code.to_string(),
+            },
+            now,
+        )?;
+        self.view(now)
+    }
+
+    /// Key events from the window, fed to the keyboard-wedge decoder
+    /// ([`drivers::scanner::wedge`]): scanner bursts become scans, typing is released back.
+    pub fn wedge_keys(&mut self, keys: &[WedgeKey], now: DateTime<Utc>) -> Result<WedgeResult> {
+        for k in keys {
+            self.wedge.handle_key(k.to_event());
+        }
+        let (scans, released) = self.drain_wedge();
+        let scanned = !scans.is_empty();
+        for code in scans {
+            self.handle(Intent::Scan { code }, now)?;
+        }
+        Ok(WedgeResult {
+            scanned,
+            released,
+            view: if scanned { Some(self.view(now)?) } else { None },
+        })
+    }
+
+    fn drain_wedge(&mut self) -> (Vec<String>, Vec<WedgeKey>) {
+        let mut scans = Vec::new();
+        let mut released = Vec::new();
+        while let Some(out) = self.wedge.poll() {
+            match out {
+                WedgeOutput::Scan { code, .. } => scans.push(code),
+                WedgeOutput::PassThrough { keys } => {
+                    released.extend(keys.iter().map(WedgeKey::from_event));
+                }
+            }
+        }
+        (scans, released)
+    }
+
+    /// Supervisor override (PIN + reason).
+    pub fn supervisor_override(
+        &mut self,
+        req: OverrideRequest,
+        now: DateTime<Utc>,
+    ) -> Result<AppView> {
+        self.handle(
+            Intent::Override {
+                pin: req.pin,
+                reason: req.reason,
+                scope: Default::default(),
+            },
+            now,
+        )?;
+        self.view(now)
+    }
+
+    /// Short pack authorised by a supervisor.
+    pub fn short_pack(&mut self, req: OverrideRequest, now: DateTime<Utc>) -> Result<AppView> {
+        self.handle(
+            Intent::ShortPack {
+                pin: req.pin,
+                reason: req.reason,
+            },
+            now,
+        )?;
+        self.view(now)
+    }
+
+    /// Undo the last counted scan.
+    pub fn undo(&mut self, now: DateTime<Utc>) -> Result<AppView> {
+        self.handle(Intent::Undo, now)?;
+        self.view(now)
+    }
+
+    /// Re-weigh: the next stable weight is captured again even if it did not change.
+    pub fn reweigh(&mut self, now: DateTime<Utc>) -> Result<AppView> {
+        self.capture.rearm();
+        if let Some(s) = self.scale.as_mut() {
+            if let Some(p) = s.placed.as_mut() {
+                // The parcel is lifted and put back: it settles again.
+                p.at_ms = u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX);
+            }
+        }
+        self.view(now)
+    }
+
+    /// Reprint the last label.
+    pub fn reprint(&mut self, now: DateTime<Utc>) -> Result<AppView> {
+        Err(Error::Invalid {
+            place: format!("reprint at {}", hhmmss(now)),
+            message: "no printer is attached to this station yet".into(),
+        })
+    }
+
+    /// Acknowledge the alarm on screen.
+    pub fn acknowledge(&mut self, now: DateTime<Utc>) -> Result<AppView> {
+        self.handle(Intent::Acknowledge, now)?;
+        self.view(now)
+    }
+
+    /// Demo: put a parcel on the simulated scale or take it off.
+    pub fn demo_scale(&mut self, action: ScaleAction, now: DateTime<Utc>) -> Result<AppView> {
+        let v = self.station.view();
+        let at_ms = self.mono_ms();
+        let Some(scale) = self.scale.as_mut() else {
+            return Err(Error::Invalid {
+                place: "demo scale".into(),
+                message: "the simulated scale exists only in demo mode".into(),
+            });
+        };
+        let expected = v.expected_g.map(|g| g.get()).unwrap_or(1000);
+        let tol = v.tolerance_g.map(|g| g.get()).unwrap_or(30);
+        scale.placed = match action {
+            // A real parcel is a little off: a third of the tolerance above.
+            ScaleAction::Place => Some(Placed {
+                grams: expected + tol / 3,
+                at_ms,
+            }),
+            ScaleAction::PlaceHeavy => Some(Placed {
+                grams: expected + 2 * tol + 50,
+                at_ms,
+            }),
+            ScaleAction::Remove => None,
+        };
+        self.view(now)
+    }
+
+    /// Steps the simulated devices: scale bytes → decoder → capture → station.
+    /// Returns whether the view changed.
+    pub fn tick(&mut self, now: DateTime<Utc>) -> Result<bool> {
+        let now_ms = self.mono_ms();
+        let mut changed = std::mem::take(&mut self.dirty);
+        if let Some(scale) = self.scale.as_mut() {
+            if let Some(bytes) = scale.poll_bytes(now_ms) {
+                let _ = self.out.send(AppEvent::Raw(RawBytes {
+                    device: "scale-demo".into(),
+                    dir: "rx",
+                    hex: bytes
+                        .iter()
+                        .map(|b| format!("{b:02x}"))
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                    text: String::from_utf8_lossy(&bytes).trim_end().to_string(),
+                }));
+                self.decoder.feed(&bytes);
+                while let Some(frame) = self.decoder.poll() {
+                    self.capture.handle_frame(&frame, now_ms);
+                }
+            }
+        }
+        self.capture.handle_timeout(now_ms);
+        let wall_ms = u64::try_from(now.timestamp_millis()).unwrap_or(0);
+        if self.wedge.poll_timeout().is_some_and(|t| t <= wall_ms) {
+            self.wedge.handle_timeout(wall_ms);
+        }
+        let (scans, released) = self.drain_wedge();
+        if !released.is_empty() {
+            let _ = self.out.send(AppEvent::Released(released));
+        }
+        for code in scans {
+            self.handle(Intent::Scan { code }, now)?;
+            changed = true;
+        }
+        while let Some(ev) = self.capture.poll() {
+            match ev {
+                CaptureEvent::Live(r) => {
+                    let grams = r.mg.map(|mg| (mg + 500).div_euclid(1000)).unwrap_or(0);
+                    if self.last_weight_sent != Some((grams, r.stable)) {
+                        self.last_weight_sent = Some((grams, r.stable));
+                        let _ = self.out.send(AppEvent::Weight(WeightReading {
+                            grams,
+                            stable: r.stable,
+                            at_ms: r.at_ms,
+                        }));
+                    }
+                }
+                CaptureEvent::Captured(c) => {
+                    let raw = String::from_utf8_lossy(&c.raw).trim_end().to_string();
+                    self.handle(
+                        Intent::Weight {
+                            grams: c.grams,
+                            stable: true,
+                            raw: Some(raw),
+                        },
+                        now,
+                    )?;
+                    changed = true;
+                }
+                CaptureEvent::Stale { .. } => {}
+            }
+        }
+        Ok(changed)
+    }
+
+    /// Device status.
+    pub fn devices(&mut self, _now: DateTime<Utc>) -> Result<Vec<DeviceView>> {
+        let mut v = Vec::new();
+        if self.demo {
+            let (g, stable) = self
+                .last_weight_sent
+                .map(|(g, s)| (g, s))
+                .unwrap_or((0, true));
+            v.push(DeviceView {
+                id: "scale-demo".into(),
+                kind: "scale".into(),
+                name: "MT-SICS (simulated)".into(),
+                status: "simulated".into(),
+                detail: format!("{g} g · {}", if stable { "stable" } else { "motion" }),
+            });
+            v.push(DeviceView {
+                id: "scanner-wedge".into(),
+                kind: "scanner".into(),
+                name: "keyboard wedge + demo panel".into(),
+                status: "simulated".into(),
+                detail: "any window focus".into(),
+            });
+            v.push(DeviceView {
+                id: "printer-pdf".into(),
+                kind: "printer".into(),
+                name: "PDF files".into(),
+                status: "simulated".into(),
+                detail: self.data_dir.join("labels").display().to_string(),
+            });
+        } else {
+            v.push(DeviceView {
+                id: "scanner-wedge".into(),
+                kind: "scanner".into(),
+                name: "keyboard wedge".into(),
+                status: "ok".into(),
+                detail: "any window focus".into(),
+            });
+        }
+        Ok(v)
+    }
+
+    /// Diagnostics: protocol probe or test print.
+    pub fn diagnose(&mut self, req: DiagRequest, now: DateTime<Utc>) -> Result<DiagResult> {
+        match (req.device.as_str(), req.action.as_str()) {
+            ("scale-demo", "probe") => {
+                let bytes = mt_sics::encode_weight(Decimal::ZERO, Unit::G, true);
+                let mut d = mt_sics::Decoder::new();
+                d.feed(&bytes);
+                let frames: Vec<String> = std::iter::from_fn(|| d.poll())
+                    .map(|f| {
+                        format!(
+                            "{:?} {:?} stable={:?}",
+                            f.kind,
+                            f.value.map(|v| v.to_string()),
+                            f.stable
+                        )
+                    })
+                    .collect();
+                Ok(DiagResult {
+                    summary: format!("mt-sics @ simulated port: {} frame(s) parsed", frames.len()),
+                    lines: frames,
+                })
+            }
+            (dev, action) => Err(Error::Invalid {
+                place: format!("diagnostics of {dev} at {}", hhmmss(now)),
+                message: format!("{action} is not available for this device"),
+            }),
+        }
+    }
+
+    /// The shift report (this run of the app).
+    pub fn shift_report(&mut self, _now: DateTime<Utc>) -> Result<ShiftReport> {
+        let t = &self.tally;
+        Ok(ShiftReport {
+            parcels: t.parcels,
+            items: t.items,
+            mean_abs_variance_g: (t.variance_n > 0).then(|| t.variance_sum_g / t.variance_n),
+            per_hour: t
+                .per_hour
+                .iter()
+                .map(|(h, n)| HourCount {
+                    hour: h.clone(),
+                    parcels: *n,
+                })
+                .collect(),
+            per_packer: t.per_packer.values().cloned().collect(),
+        })
+    }
+
+    /// Settings summary.
+    pub fn settings(&mut self) -> Result<SettingsView> {
+        let cfg = self.station.config();
+        Ok(SettingsView {
+            station: vec![
+                ("station".into(), cfg.station_id.clone()),
+                ("database".into(), cfg.db_path.clone()),
+                (
+                    "tolerance".into(),
+                    format!(
+                        "max({} g, {} bp)",
+                        cfg.tolerance.abs_g, cfg.tolerance.percent.bp
+                    ),
+                ),
+                ("order center".into(), "—".into()),
+            ],
+            devices: vec![(
+                "mode".into(),
+                if self.demo {
+                    "demo".into()
+                } else {
+                    "configured".into()
+                },
+            )],
+            rate_cards: Vec::new(),
+        })
+    }
+
+    /// Imports a rate card file.
+    pub fn import_rates(&mut self, path: &str, _now: DateTime<Utc>) -> Result<ImportReport> {
+        Err(Error::Invalid {
+            place: path.to_string(),
+            message: "rate card import is not wired into the app yet".into(),
+        })
+    }
+
+    /// One whole pack of a synthetic order through the real station (import, open, two item
+    /// scans, stable weight, record): the load of the memory benchmark and a smoke check.
+    /// The view goes to the window like any device-driven change.
+    pub fn simulate_pack(&mut self, i: u64, now: DateTime<Utc>) -> Result<()> {
+        let order_no = format!("BENCH-{i:06}");
+        let order: Order = serde_json::from_value(serde_json::json!({
+            "order_no": order_no,
+            "waybill_nos": [format!("SFB{i:010}")],
+            "carrier": "SF",
+            "destination": {"province": "广东省", "city": "深圳市", "district": "南山区", "address": "科技园"},
+            "lines": [
+                {"sku": "BENCH-A", "name": "Bench item A", "qty": 1, "unit_weight_g": 350,
+                 "barcodes": [{"code": "PB-BENCH-A-0001"}]},
+                {"sku": "BENCH-B", "name": "Bench item B", "qty": 1, "unit_weight_g": 120,
+                 "barcodes": [{"code": "PB-BENCH-B-0002"}]}
+            ]
+        }))
+        .map_err(|e| Error::Invalid {
+            place: format!("simulated order {order_no}"),
+            message: e.to_string(),
+        })?;
+        self.station
+            .with_db(|c| crate::store::orders::upsert(c, &order, now))??;
+        if self.station.view().operator.is_none() {
+            let packer = self
+                .station
+                .config()
+                .operators
+                .iter()
+                .find(|o| o.role == Role::Packer && o.pin_hash.is_none())
+                .map(|o| o.id.clone())
+                .unwrap_or_else(|| "bench".into());
+            self.handle(
+                Intent::SignIn {
+                    operator: packer,
+                    role: Some(Role::Packer),
+                    pin: None,
+                },
+                now,
+            )?;
+        }
+        for code in [
+            format!("SFB{i:010}"),
+            "PB-BENCH-A-0001".into(),
+            "PB-BENCH-B-0002".into(),
+        ] {
+            self.handle(Intent::Scan { code }, now)?;
+        }
+        let expected = self.station.view().expected_g.map_or(470, |g| g.get());
+        let out = self.handle(
+            Intent::Weight {
+                grams: expected,
+                stable: true,
+                raw: None,
+            },
+            now,
+        )?;
+        if !out.iter().any(|o| o.name() == "pack_recorded") {
+            let got: Vec<&str> = out.iter().map(|o| o.name()).collect();
+            return Err(Error::Invalid {
+                place: format!("simulated pack {order_no}"),
+                message: format!("not recorded; outcomes: {}", got.join(", ")),
+            });
+        }
+        let v = self.view(now)?;
+        let _ = self.out.send(AppEvent::View(Box::new(v)));
+        Ok(())
+    }
+
+    /// Moves every dead letter back to pending.
+    pub fn retry_dead(&mut self, now: DateTime<Utc>) -> Result<QueueView> {
+        self.station
+            .with_db(|conn| crate::outbox::retry_dead_letters(conn, &[]))??;
+        let q = self.queue_status(now)?;
+        let _ = self.out.send(AppEvent::Queue(q.clone()));
+        Ok(q)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The app thread.
+// ---------------------------------------------------------------------------------------------
+
+type Job = Box<dyn FnOnce(&mut App, DateTime<Utc>) + Send>;
+
+enum Msg {
+    Job(Job),
+    Stop,
+}
+
+/// A handle to the app thread: cheap to clone, `Send + Sync`.
+#[derive(Clone)]
+pub struct AppHandle {
+    tx: Sender<Msg>,
+}
+
+impl std::fmt::Debug for AppHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AppHandle")
+    }
+}
+
+fn gone() -> Error {
+    Error::Invalid {
+        place: "app thread".into(),
+        message: "the station thread has stopped".into(),
+    }
+}
+
+impl AppHandle {
+    /// Opens the app on its own thread. `clock` gives wall-clock time (injected so tests can
+    /// fix it). Returns the handle and the event receiver.
+    pub fn start(
+        config: AppConfig,
+        clock: fn() -> DateTime<Utc>,
+    ) -> Result<(AppHandle, Receiver<AppEvent>)> {
+        let (ev_tx, ev_rx) = mpsc::channel();
+        let (tx, rx) = mpsc::channel::<Msg>();
+        let (ready_tx, ready_rx) = mpsc::channel::<Result<()>>();
+        std::thread::Builder::new()
+            .name("pb-station".into())
+            .spawn(move || {
+                let mut app = match App::open(&config, ev_tx.clone(), clock()) {
+                    Ok(a) => {
+                        let _ = ready_tx.send(Ok(()));
+                        a
+                    }
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e));
+                        return;
+                    }
+                };
+                run_loop(&mut app, &rx, &ev_tx, clock);
+            })
+            .map_err(|source| Error::Io {
+                path: "spawn station thread".into(),
+                source,
+            })?;
+        ready_rx.recv().map_err(|_| gone())??;
+        Ok((AppHandle { tx }, ev_rx))
+    }
+
+    /// Runs `f` on the app thread and waits for its answer (blocking: call it from a plain
+    /// thread or `spawn_blocking`).
+    pub fn call<R, F>(&self, f: F) -> Result<R>
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut App, DateTime<Utc>) -> Result<R> + Send + 'static,
+    {
+        let (rtx, rrx) = mpsc::channel();
+        let job: Job = Box::new(move |app, now| {
+            let _ = rtx.send(f(app, now));
+        });
+        self.tx.send(Msg::Job(job)).map_err(|_| gone())?;
+        rrx.recv().map_err(|_| gone())?
+    }
+
+    /// Stops the app thread (the station's database is closed when it ends).
+    pub fn shutdown(&self) {
+        let _ = self.tx.send(Msg::Stop);
+    }
+}
+
+fn run_loop(
+    app: &mut App,
+    rx: &Receiver<Msg>,
+    ev: &Sender<AppEvent>,
+    clock: fn() -> DateTime<Utc>,
+) {
+    loop {
+        match rx.recv_timeout(TICK) {
+            Ok(Msg::Job(job)) => {
+                job(app, clock());
+                // A command answers with the view itself; nothing to push.
+                app.dirty = false;
+            }
+            Ok(Msg::Stop) | Err(RecvTimeoutError::Disconnected) => return,
+            Err(RecvTimeoutError::Timeout) => {}
+        }
+        let now = clock();
+        match app.tick(now) {
+            Ok(true) => match app.view(now) {
+                Ok(v) => {
+                    if ev.send(AppEvent::View(Box::new(v))).is_err() {
+                        return;
+                    }
+                }
+                Err(e) => eprintln!("packbench: view after a device event failed: {e}"),
+            },
+            Ok(false) => {}
+            Err(e) => eprintln!("packbench: device step failed: {e}"),
+        }
+    }
+}
