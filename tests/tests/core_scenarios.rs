@@ -139,6 +139,19 @@ fn demo_script_replays_every_step_and_records_four_packs() {
                     .as_deref(),
                 Some("DEMO0003")
             );
+            // One pack session per order opened: recorded, put aside, or replaced by the next.
+            let sessions: Vec<(String, i64)> = c
+                .prepare(
+                    "SELECT outcome, count(*) FROM pack_sessions GROUP BY outcome ORDER BY outcome",
+                )
+                .unwrap()
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap();
+            let expected_sessions =
+                [("closed", 1), ("recorded", 4), ("replaced", 2)].map(|(k, n)| (k.to_string(), n));
+            assert_eq!(sessions, expected_sessions);
             let report = audit::verify(c).unwrap();
             assert!(report.ok(), "{:?}", report.problems);
             // Every input left at least one audit entry (plus the import and pack records).
