@@ -654,15 +654,35 @@ fn attempt(sh: &Shared, job: &PrintJob, bytes: &[u8]) -> std::result::Result<Str
             });
         }
     }
-    let name = format!(
-        "{}-{}",
-        job.label_id,
-        &job.job_id[job.job_id.len().saturating_sub(8)..]
-    );
+    let name = job_name(&job.label_id, &job.job_id);
     let report = printer::send(&addr, bytes, job_kind(job.format), &name, &t)?;
     Ok(report
         .reference
         .unwrap_or_else(|| format!("{} bytes", report.bytes)))
+}
+
+/// The name a job is sent under (spooler title, file name in a `dir:` printer).
+pub fn job_name(label_id: &str, job_id: &str) -> String {
+    format!("{label_id}-{}", &job_id[job_id.len().saturating_sub(8)..])
+}
+
+/// Standard base64 (for the preview the UI shows inline).
+pub fn base64(bytes: &[u8]) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for c in bytes.chunks(3) {
+        let n = (u32::from(c[0]) << 16)
+            | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
+            | u32::from(*c.get(2).unwrap_or(&0));
+        for (i, shift) in [18u32, 12, 6, 0].iter().enumerate() {
+            if i <= c.len() {
+                out.push(char::from(T[((n >> shift) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
 }
 
 fn set_state(
@@ -985,13 +1005,75 @@ impl crate::station::LabelService for Printing {
             .queue
             .submit(&data, Some(&record.result.result_id), None)
             .map_err(|e| e.to_string())?;
+        let file = match cfg.printer.parse::<PrinterAddr>() {
+            Ok(PrinterAddr::Dir(dir)) => Some(
+                dir.join(format!(
+                    "{}.{}",
+                    job_name(&data.label_id, &job_id),
+                    cfg.format.extension()
+                ))
+                .display()
+                .to_string(),
+            ),
+            _ => None,
+        };
+        let preview_png_b64 = preview
+            .as_ref()
+            .and_then(|p| std::fs::read(p).ok())
+            .map(|b| base64(&b));
+        // `status` follows the view's vocabulary (none / printing / printed / failed); the
+        // outcome of the job arrives later through the queue's listener.
         Ok(serde_json::json!({
+            "status": "printing",
             "state": "queued",
             "job_id": job_id,
             "label_id": data.label_id,
             "printer": cfg.printer,
+            "detail": format!("{} ({})", cfg.printer, cfg.format.extension()),
             "format": cfg.format.extension(),
             "preview": preview,
+            "preview_png_b64": preview_png_b64,
+            "file": file,
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_matches_the_rfc_vectors() {
+        for (i, o) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+        ] {
+            assert_eq!(base64(i.as_bytes()), o, "{i}");
+        }
+    }
+
+    #[test]
+    fn cost_comes_from_the_quote() {
+        for (q, want) in [
+            (serde_json::json!({"total_fen": 800}), Some(800)),
+            (
+                serde_json::json!({"assigned": {"total_fen": 1200}}),
+                Some(1200),
+            ),
+            (
+                serde_json::json!({"cheapest": {"total_fen": 900}}),
+                Some(900),
+            ),
+            (serde_json::json!({"assigned": null}), None),
+        ] {
+            assert_eq!(quote_total_fen(&q), want, "{q}");
+        }
+        assert_eq!(carrier_name("zto"), "中通快递");
+        assert_eq!(carrier_name("ACME"), "ACME");
     }
 }

@@ -59,6 +59,16 @@ fn demo_packs_print_one_label_each_and_reprint_the_same() {
             done.data
         );
     }
+    // What the hook returned for the last pack is in the view: a preview, and the file the
+    // folder printer writes.
+    let label = station.view().label.expect("label status in the view");
+    assert_eq!(label["status"], "printing");
+    assert!(label["preview_png_b64"]
+        .as_str()
+        .unwrap()
+        .starts_with("iVBORw0KGgo"));
+    let file = label["file"].as_str().unwrap();
+    assert!(std::fs::read(file).unwrap().starts_with(b"%PDF"), "{file}");
     let pdfs = std::fs::read_dir(&out).unwrap().count();
     assert_eq!(pdfs, jobs.len());
     let previews = std::fs::read_dir(dir.path().join("preview"))
