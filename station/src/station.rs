@@ -361,8 +361,10 @@ impl Station {
 
     /// Runs `f` with the station's connection (the same lock as intents: keep it short, no
     /// network calls inside).
+    /// The connection is in `synchronous=FULL` mode while `f` runs.
     pub fn with_db<R>(&self, f: impl FnOnce(&mut Connection) -> R) -> Result<R> {
         let mut core = lock(&self.inner.core);
+        set_durability(&mut core, true)?;
         Ok(f(&mut core.conn))
     }
 
