@@ -131,7 +131,7 @@ async fn full_pack_in_the_real_window() {
         "return document.getElementById('pack-state').textContent",
     )
     .await;
-    assert_eq!(view_field(&env, "#weight-expected").await, "0.910 kg");
+    assert_eq!(view_field(&env, "#weight-expected").await, "910 g");
 
     // A heavy parcel on the simulated scale: it settles, the capture takes the stable weight,
     // the station finds it out of tolerance: stop alarm.

@@ -17,6 +17,8 @@
 
 use crate::config::StationConfig;
 use crate::error::{Error, Result};
+use crate::printing::{JobState, LabelsConfig, PrintEvent, PrintQueue, Printing};
+use crate::rating::Rating;
 use crate::station::{Intent, PackView, Station, StationEvent, DEMO_ORDERS};
 use chrono::{DateTime, Utc};
 use domain::verify::{AlarmClass, Blocker, Outcome, OutcomeKind, Role};
@@ -30,6 +32,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 /// How often the app thread steps the simulated devices and timers.
@@ -44,6 +47,11 @@ pub const HISTORY_LEN: usize = 50;
 pub const DEMO_CODES_MAX: usize = 12;
 /// File name of the demo database inside the data directory (recreated at each demo start).
 pub const DEMO_DB_FILE: &str = "demo.db";
+/// The demo shipping-label template (in the source tree; demo builds run from it).
+pub const DEMO_TEMPLATE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../labels/templates/express-100x150.toml"
+);
 /// File name of the station configuration inside the data directory (hardware mode).
 pub const CONFIG_FILE: &str = "station.toml";
 
@@ -738,6 +746,9 @@ pub struct App {
     decoder: mt_sics::Decoder,
     capture: Capture,
     wedge: WedgeDecoder,
+    printing: Option<Arc<PrintQueue>>,
+    print_events: Arc<Mutex<Option<PrintEvent>>>,
+    last_print_key: Option<String>,
     epoch: Instant,
     last_weight_sent: Option<(i64, bool)>,
     dirty: bool,
@@ -952,13 +963,45 @@ impl App {
                         })?;
                     }
                 }
-                let station = Station::open(Station::demo_config(&db.display().to_string())?)?;
+                let db_path = db.display().to_string();
+                let station = Station::open(Station::demo_config(&db_path)?)?;
                 station.with_db(|conn| crate::station::seed_demo(conn, now))??;
+                let rating = Rating::demo().map_err(|e| Error::Invalid {
+                    place: "demo rate cards".into(),
+                    message: e.to_string(),
+                })?;
+                station.set_quoter(Arc::new(rating));
                 (station, true)
             }
             Some(path) => (Station::open(StationConfig::load(path)?)?, false),
         };
-        App::with_station(station, demo, config.data_dir.clone(), out)
+        let mut app = App::with_station(station, demo, config.data_dir.clone(), out)?;
+        if demo {
+            app.start_demo_printing()?;
+        }
+        Ok(app)
+    }
+
+    /// Demo printing: the shipping-label template rendered to PDF files in `labels/` of the
+    /// data directory, with PNG previews for the screen.
+    fn start_demo_printing(&mut self) -> Result<()> {
+        let cfg = LabelsConfig {
+            template: PathBuf::from(DEMO_TEMPLATE),
+            printer: format!("dir:{}", self.data_dir.join("labels").display()),
+            preview_dir: Some(self.data_dir.join("labels-preview")),
+            check_status: false,
+            ..LabelsConfig::default()
+        };
+        let db = self.station.config().db_path.clone();
+        let queue = Arc::new(PrintQueue::start(&db, cfg, Arc::new(Utc::now))?);
+        let events = self.print_events.clone();
+        queue.set_listener(Arc::new(move |ev: PrintEvent| {
+            *events.lock().unwrap_or_else(PoisonError::into_inner) = Some(ev);
+        }));
+        self.station
+            .set_label_service(Arc::new(Printing::new(queue.clone())));
+        self.printing = Some(queue);
+        Ok(())
     }
 
     /// An app over an existing station (tests).
@@ -997,6 +1040,9 @@ impl App {
             decoder: mt_sics::Decoder::new(),
             capture: Capture::new(CaptureConfig::default()),
             wedge: WedgeDecoder::new(WedgeConfig::default()),
+            printing: None,
+            print_events: Arc::default(),
+            last_print_key: None,
             epoch: Instant::now(),
             last_weight_sent: None,
             dirty: false,
@@ -1197,7 +1243,7 @@ impl App {
             quote: v.quote.as_ref().and_then(quote_view),
             quote_error: (recorded && v.quote.is_none())
                 .then(|| "no rate card quote for this parcel".to_string()),
-            label: label_view(v.label.as_ref()),
+            label: self.label_with_progress(v.label.as_ref()),
             result,
             actions: Actions {
                 undo: v.order.is_some() && v.lines.iter().any(|l| l.scanned > 0),
@@ -1207,6 +1253,30 @@ impl App {
                 reprint: v.last_recorded.is_some() && v.label.is_some(),
             },
         }
+    }
+
+    /// The label view, with the printing thread's latest word on that label.
+    fn label_with_progress(&self, l: Option<&serde_json::Value>) -> LabelView {
+        let mut view = label_view(l);
+        let label_id = l.and_then(|l| json_str(l, &["label_id"]));
+        let ev = self
+            .print_events
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        if let (Some(id), Some(ev)) = (label_id, ev) {
+            if ev.label_id == id {
+                match ev.state {
+                    JobState::Printed => view.status = "printed".into(),
+                    JobState::Failed => {
+                        view.status = "failed".into();
+                        view.detail = ev.code.clone();
+                    }
+                    JobState::Queued | JobState::Printing => view.status = "printing".into(),
+                }
+            }
+        }
+        view
     }
 
     fn session_view(&self, v: &PackView) -> Option<SessionView> {
@@ -1499,12 +1569,22 @@ impl App {
         self.view(now)
     }
 
-    /// Reprint the last label.
+    /// Reprint the last label: a new job with the same label id and data.
     pub fn reprint(&mut self, now: DateTime<Utc>) -> Result<AppView> {
-        Err(Error::Invalid {
-            place: format!("reprint at {}", hhmmss(now)),
-            message: "no printer is attached to this station yet".into(),
-        })
+        let label_id = self
+            .station
+            .view()
+            .label
+            .as_ref()
+            .and_then(|l| json_str(l, &["label_id"]));
+        let (Some(q), Some(id)) = (&self.printing, label_id) else {
+            return Err(Error::Invalid {
+                place: format!("reprint at {}", hhmmss(now)),
+                message: "no printer configured or no label printed yet".into(),
+            });
+        };
+        q.reprint(&id)?;
+        self.view(now)
     }
 
     /// Acknowledge the alarm on screen.
@@ -1545,6 +1625,16 @@ impl App {
     pub fn tick(&mut self, now: DateTime<Utc>) -> Result<bool> {
         let now_ms = self.mono_ms();
         let mut changed = std::mem::take(&mut self.dirty);
+        let print_key = self
+            .print_events
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            .map(|e| format!("{}:{:?}", e.job_id, e.state));
+        if print_key != self.last_print_key {
+            self.last_print_key = print_key;
+            changed = true;
+        }
         if let Some(scale) = self.scale.as_mut() {
             if let Some(bytes) = scale.poll_bytes(now_ms) {
                 let _ = self.out.send(AppEvent::Raw(RawBytes {

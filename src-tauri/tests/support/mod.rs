@@ -38,7 +38,9 @@ impl Drop for Proc {
         } else {
             self.child.id().to_string()
         };
-        let _ = Command::new("kill").args(["-TERM", &target]).status();
+        let _ = Command::new("kill")
+            .args(["-s", "TERM", "--", &target])
+            .status();
         let deadline = Instant::now() + Duration::from_secs(2);
         while Instant::now() < deadline {
             if matches!(self.child.try_wait(), Ok(Some(_))) {
@@ -141,10 +143,12 @@ impl Env {
                 (Some(p), d)
             }
         };
-        assert!(
-            TcpStream::connect(("127.0.0.1", DRIVER_PORT)).is_err(),
-            "e2e: port {DRIVER_PORT} is busy: another tauri-driver test is running (only one at a time)"
-        );
+        for port in [DRIVER_PORT, DRIVER_PORT + 1] {
+            assert!(
+                TcpStream::connect(("127.0.0.1", port)).is_err(),
+                "e2e: port {port} is busy: another tauri-driver/WebKitWebDriver is running (only one at a time)"
+            );
+        }
         let driver_bin = which("tauri-driver").expect(
             "e2e: tauri-driver not found; install it with `cargo install tauri-driver --version ^2 --locked`",
         );
@@ -214,6 +218,15 @@ impl Env {
     /// Saves a screenshot as `target/e2e-screenshots/NN-name.png` and returns its path.
     pub async fn shot(&mut self, name: &str) -> PathBuf {
         self.shot_no += 1;
+        // Let the page paint what it last rendered before WebKit snapshots it.
+        let _ = self
+            .client
+            .execute_async(
+                "const done = arguments[arguments.length - 1]; \
+                 requestAnimationFrame(() => requestAnimationFrame(() => setTimeout(() => done(true), 50)));",
+                vec![],
+            )
+            .await;
         let png = self.client.screenshot().await.expect("e2e: screenshot");
         assert!(png.starts_with(b"\x89PNG"), "e2e: screenshot is not a PNG");
         let path = self.shots.join(format!("{:02}-{name}.png", self.shot_no));
