@@ -140,7 +140,10 @@ fn pdf_barcodes_decode_back_with_zbar_and_the_cjk_font_is_an_embedded_subset() {
         .unwrap_or_else(|| panic!("no subset font in:\n{fonts_txt}"));
     // Columns: name type encoding emb sub uni …; a subset name is "ABCDEF+Name".
     assert!(font_line.contains("Identity-H"), "{font_line}");
-    assert!(font_line.contains(" yes yes "), "embedded and subset: {font_line}");
+    assert!(
+        font_line.contains(" yes yes "),
+        "embedded and subset: {font_line}"
+    );
 
     let status = Command::new("pdftoppm")
         .args(["-r", "300", "-gray", "-png", "-singlefile"])
@@ -160,11 +163,18 @@ fn pdf_barcodes_decode_back_with_zbar_and_the_cjk_font_is_an_embedded_subset() {
     ];
     want.sort();
     assert_eq!(decoded, want);
-    assert_eq!(symbols(&png), vec!["CODE-128", "CODE-128", "EAN-13", "QR-Code"]);
+    assert_eq!(
+        symbols(&png),
+        vec!["CODE-128", "CODE-128", "EAN-13", "QR-Code"]
+    );
 
     // The text is really there: pdftotext reads the Chinese back through /ToUnicode.
     if have("pdftotext") {
-        let out = Command::new("pdftotext").arg(&pdf_path).arg("-").output().unwrap();
+        let out = Command::new("pdftotext")
+            .arg(&pdf_path)
+            .arg("-")
+            .output()
+            .unwrap();
         let text = String::from_utf8_lossy(&out.stdout);
         assert!(text.contains("收件人：张三"), "{text}");
     }
@@ -209,12 +219,20 @@ fn shipped_templates_render_at_every_size_and_dpi() {
                 let t = Template::check(file, name, &templates_dir()).unwrap();
                 let l = labels::layout(&t, &data, Some(fonts)).unwrap();
                 let dpmm = dpi.dots_per_mm();
-                assert_eq!(l.width, (size.width_tenth_mm * dpmm + 5) / 10, "{name} {size_name}");
+                assert_eq!(
+                    l.width,
+                    (size.width_tenth_mm * dpmm + 5) / 10,
+                    "{name} {size_name}"
+                );
                 for f in [Format::Pdf, Format::Tspl, Format::Zpl, Format::Png] {
                     let b = labels::render(&l, f, Some(fonts), 1).unwrap();
                     assert!(!b.is_empty());
                     if f == Format::Pdf {
-                        assert!(b.len() < 50 * 1024, "{name} {size_name} {dpi:?}: {} bytes", b.len());
+                        assert!(
+                            b.len() < 50 * 1024,
+                            "{name} {size_name} {dpi:?}: {} bytes",
+                            b.len()
+                        );
                     }
                 }
             }
@@ -238,5 +256,40 @@ fn pdf_page_size_is_the_label_size() {
     let info = String::from_utf8_lossy(&out.stdout);
     // 100 × 150 mm = 283.46 × 425.2 pt.
     let line = info.lines().find(|l| l.starts_with("Page size:")).unwrap();
-    assert!(line.contains("283.4") && line.contains("425.19") || line.contains("425.2"), "{line}");
+    assert!(
+        line.contains("283.4") && line.contains("425.19") || line.contains("425.2"),
+        "{line}"
+    );
+}
+
+/// A variable-length AI followed by another field needs FNC1 between them; zbar reports it as
+/// GS (0x1D), and the fixed-length SSCC before it needs none.
+#[test]
+fn gs1_separator_after_a_variable_length_field() {
+    if !have("zbarimg") {
+        eprintln!("skipped: needs zbar-tools");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let toml = r#"
+name = "gs1"
+size = "100x150"
+dpi = 300
+[[element]]
+type = "barcode"
+symbology = "gs1-128"
+x = 5
+y = 10
+w = 90
+h = 20
+data = "(01)05901234123457(10)AB12(21)S9"
+"#;
+    let t = Template::from_toml(toml, "gs1.toml", dir.path()).unwrap();
+    let png = labels::render_label(&t, &LabelData::default(), Format::Png, None).unwrap();
+    let p = dir.path().join("g.png");
+    std::fs::write(&p, png).unwrap();
+    assert_eq!(
+        zbar(&p),
+        vec!["010590123412345710AB12\u{1d}21S9".to_string()]
+    );
 }

@@ -347,4 +347,20 @@ mod tests {
             other => panic!("{other:?}"),
         }
     }
+
+    proptest::proptest! {
+        /// Whatever a printer (or line noise) sends, the decoder neither panics nor grows
+        /// without bound.
+        #[test]
+        fn decoder_survives_any_bytes(chunks in proptest::collection::vec(proptest::collection::vec(proptest::prelude::any::<u8>(), 0..64), 0..32)) {
+            for lang in [Language::Tspl, Language::Zpl] {
+                let mut d = StatusDecoder::new(lang);
+                for c in &chunks {
+                    d.feed(c);
+                    let _ = d.poll();
+                    proptest::prop_assert!(d.buf.len() <= MAX_BUF);
+                }
+            }
+        }
+    }
 }
