@@ -423,6 +423,51 @@ impl Station {
     /// Feeds one intent at `now`; returns its outcomes (after the pack is committed, when it
     /// is). Errors are database failures; a rejected scan is an outcome, not an error.
     pub fn handle(&self, intent: Intent, now: DateTime<Utc>) -> Result<Vec<Outcome>> {
+        self.drive(now, |this, core| {
+            if let Intent::Weight { raw, .. } = &intent {
+                core.raw_weight.clone_from(raw);
+            }
+            this.to_event(core, intent, now).map(Some)
+        })
+    }
+
+    /// Reports an input that could not be turned into an intent (bad JSON, wrong field type);
+    /// it becomes an audited `invalid_input` outcome.
+    pub fn report_invalid(&self, message: &str, now: DateTime<Utc>) -> Result<Vec<Outcome>> {
+        self.drive(now, |_, _| {
+            Ok(Some(Event::Invalid {
+                message: message.to_string(),
+            }))
+        })
+    }
+
+    /// Re-reads the open order's status from the store (call after a sync changed orders) and
+    /// tells the engine: a cancellation or interception blocks it, a lifted hold lets a ready
+    /// pack be recorded.
+    pub fn refresh_order(&self, now: DateTime<Utc>) -> Result<Vec<Outcome>> {
+        self.drive(now, |_, core| {
+            let Some(no) = core.engine.current_order_no().map(str::to_string) else {
+                return Ok(None);
+            };
+            Ok(orders::get(&core.conn, &no)?.map(|s| Event::StatusChanged {
+                order_no: no,
+                status: if s.packed.is_some() {
+                    OrderStatus::Packed
+                } else {
+                    s.order.status
+                },
+                packed: s.packed,
+            }))
+        })
+    }
+
+    /// One step: build the event under the lock, feed it, audit, record a ready pack, then
+    /// (without the lock) tell subscribers and print the label.
+    fn drive(
+        &self,
+        now: DateTime<Utc>,
+        make: impl FnOnce(&Self, &mut Core) -> Result<Option<Event>>,
+    ) -> Result<Vec<Outcome>> {
         let (outcomes, record, view) = {
             let mut core = lock(&self.inner.core);
             let quoter = self
@@ -431,12 +476,14 @@ impl Station {
                 .read()
                 .unwrap_or_else(PoisonError::into_inner)
                 .clone();
-            let (outcomes, record) = self.apply(&mut core, intent, now, quoter.as_deref())?;
+            let event = make(self, &mut core)?;
+            let (outcomes, record) = self.apply(&mut core, event, now, quoter.as_deref())?;
             (outcomes, record, self.build_view(&core))
         };
         for o in &outcomes {
             self.emit(StationEvent::Outcome { outcome: o.clone() });
         }
+        let mut view = view;
         if let Some(record) = record {
             self.emit(StationEvent::PackRecorded {
                 result_id: record.result.result_id.clone(),
@@ -453,7 +500,7 @@ impl Station {
                     Ok(v) => v,
                     Err(e) => serde_json::json!({ "error": e }),
                 };
-                let view = {
+                view = {
                     let mut core = lock(&self.inner.core);
                     core.label = Some(status.clone());
                     self.build_view(&core)
@@ -462,71 +509,7 @@ impl Station {
                     result_id: record.result.result_id.clone(),
                     status,
                 });
-                self.emit(StationEvent::ViewChanged {
-                    view: Box::new(view),
-                });
-                return Ok(outcomes);
             }
-        }
-        self.emit(StationEvent::ViewChanged {
-            view: Box::new(view),
-        });
-        Ok(outcomes)
-    }
-
-    /// Reports an input that could not be turned into an intent (bad JSON, wrong field type);
-    /// it becomes an audited `invalid_input` outcome.
-    pub fn report_invalid(&self, message: &str, now: DateTime<Utc>) -> Result<Vec<Outcome>> {
-        let (outcomes, view) = {
-            let mut core = lock(&self.inner.core);
-            let outcomes = core.engine.handle(
-                Event::Invalid {
-                    message: message.to_string(),
-                },
-                now,
-            );
-            self.persist(&mut core, &outcomes, now)?;
-            (outcomes, self.build_view(&core))
-        };
-        for o in &outcomes {
-            self.emit(StationEvent::Outcome { outcome: o.clone() });
-        }
-        self.emit(StationEvent::ViewChanged {
-            view: Box::new(view),
-        });
-        Ok(outcomes)
-    }
-
-    /// Re-reads the open order's status from the store (after a sync) and tells the engine.
-    pub fn refresh_order(&self, now: DateTime<Utc>) -> Result<Vec<Outcome>> {
-        let (outcomes, view) = {
-            let mut core = lock(&self.inner.core);
-            let Some(no) = core.engine.current_order_no().map(str::to_string) else {
-                return Ok(Vec::new());
-            };
-            let outcomes = match orders::get(&core.conn, &no)? {
-                Some(s) => {
-                    let status = if s.packed.is_some() {
-                        OrderStatus::Packed
-                    } else {
-                        s.order.status
-                    };
-                    core.engine.handle(
-                        Event::StatusChanged {
-                            order_no: no,
-                            status,
-                            packed: s.packed,
-                        },
-                        now,
-                    )
-                }
-                None => Vec::new(),
-            };
-            self.persist(&mut core, &outcomes, now)?;
-            (outcomes, self.build_view(&core))
-        };
-        for o in &outcomes {
-            self.emit(StationEvent::Outcome { outcome: o.clone() });
         }
         self.emit(StationEvent::ViewChanged {
             view: Box::new(view),
@@ -669,18 +652,21 @@ impl Station {
     fn apply(
         &self,
         core: &mut Core,
-        intent: Intent,
+        event: Option<Event>,
         now: DateTime<Utc>,
         quoter: Option<&dyn Quoter>,
     ) -> Result<(Vec<Outcome>, Option<PackRecord>)> {
-        if let Intent::Weight { raw, .. } = &intent {
-            core.raw_weight.clone_from(raw);
-        }
-        let event = self.to_event(core, intent, now)?;
-        let mut outcomes = core.engine.handle(event, now);
+        let mut outcomes = match event {
+            Some(e) => core.engine.handle(e, now),
+            None => Vec::new(),
+        };
         self.persist(core, &outcomes, now)?;
         let mut record = None;
-        if let Some(draft) = core.engine.poll_record() {
+        // A second round when the first draft was stale (the order's status changed meanwhile).
+        for _ in 0..2 {
+            let Some(draft) = core.engine.poll_record() else {
+                break;
+            };
             if self.inner.config.require_sign_in && draft.operator.is_none() {
                 let more = core.engine.handle(
                     Event::RecordFailed {
@@ -690,10 +676,16 @@ impl Station {
                 );
                 self.persist(core, &more, now)?;
                 outcomes.extend(more);
-            } else {
-                let (more, rec) = self.record(core, draft, now, quoter)?;
-                outcomes.extend(more);
+                break;
+            }
+            let (more, rec) = self.record(core, draft, now, quoter)?;
+            let failed = more
+                .iter()
+                .any(|o| matches!(o.kind, OutcomeKind::RecordFailed { .. }));
+            outcomes.extend(more);
+            if rec.is_some() || failed {
                 record = rec;
+                break;
             }
         }
         Ok((outcomes, record))
@@ -776,10 +768,9 @@ impl Station {
                     },
                     now,
                 );
-                if !out.is_empty() || core.engine.current_order_no() != Some(order_no.as_str()) {
-                    self.persist(core, &out, now)?;
-                    return Ok((out, None));
-                }
+                // The draft is stale either way: the engine offers a new one if still ready.
+                self.persist(core, &out, now)?;
+                return Ok((out, None));
             }
         }
         let quote = quoter.and_then(|q| q.quote(&draft.order, draft.weight_g, now));
@@ -809,6 +800,7 @@ impl Station {
             &mut core.conn,
             &result,
             session.as_ref().map(|s| s.0.as_str()),
+            draft.order.status,
         ) {
             Ok(()) => {
                 // Checkpoint here, where the packer is lifting the parcel anyway, instead of
@@ -878,15 +870,42 @@ fn set_durability(core: &mut Core, full: bool) -> Result<()> {
 }
 
 /// Writes the result, its outbox row, the audit entry and the session end in one transaction.
-fn commit_result(conn: &mut Connection, result: &PackResult, session: Option<&str>) -> Result<()> {
+///
+/// The transaction takes the write lock first (IMMEDIATE) and re-reads the order's status: if
+/// the sync thread changed it since the check in `record`, nothing is written and the error
+/// makes the engine offer the pack again, when the new status is seen.
+fn commit_result(
+    conn: &mut Connection,
+    result: &PackResult,
+    session: Option<&str>,
+    expected: OrderStatus,
+) -> Result<()> {
     let payload = serde_json::to_string(result).map_err(|e| Error::Invalid {
         place: format!("pack result for order {}", result.order_no),
         message: format!("cannot serialise: {e}"),
     })?;
-    let tx = conn.transaction().map_err(|source| Error::Sqlite {
-        op: "begin pack record",
-        source,
-    })?;
+    let tx = conn
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .map_err(|source| Error::Sqlite {
+            op: "begin pack record",
+            source,
+        })?;
+    if let Some(stored) = orders::get(&tx, &result.order_no)? {
+        let now_status = if stored.packed.is_some() {
+            OrderStatus::Packed
+        } else {
+            stored.order.status
+        };
+        if now_status != expected {
+            return Err(Error::Invalid {
+                place: format!("order {}", result.order_no),
+                message: format!(
+                    "status changed to {} while recording; not recorded",
+                    now_status.as_str()
+                ),
+            });
+        }
+    }
     results::insert(&tx, result, &payload)?;
     crate::outbox::enqueue(
         &tx,

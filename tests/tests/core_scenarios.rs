@@ -621,3 +621,51 @@ fn a_failed_commit_loses_nothing_and_is_retried() {
         })
         .unwrap();
 }
+
+#[test]
+fn a_hold_lifted_by_the_order_center_lets_the_pack_through() {
+    let station = Station::open_demo(t0()).unwrap();
+    let mut now = t0();
+    let mut go = |i: Intent| {
+        now += Duration::seconds(1);
+        let out = station.handle(i, now).unwrap();
+        out.iter().map(|o| o.name()).collect::<Vec<_>>()
+    };
+    assert_eq!(
+        go(Intent::Scan {
+            code: "1180000000582".into()
+        }),
+        ["order_on_hold"]
+    );
+    assert_eq!(
+        go(Intent::Scan {
+            code: "6901230023705".into()
+        }),
+        ["item_accepted", "order_complete"]
+    );
+    assert_eq!(
+        go(Intent::Weight {
+            grams: 612,
+            stable: true,
+            raw: None
+        }),
+        ["weight_ok"]
+    );
+    assert!(station
+        .view()
+        .blockers
+        .contains(&domain::verify::Blocker::OnHold));
+    // Sync writes the new status; the station is told and records the waiting pack.
+    station
+        .with_db(|c| orders::set_status(c, "DEMO0006", OrderStatus::Open).unwrap())
+        .unwrap();
+    let out = station.refresh_order(t0() + Duration::minutes(1)).unwrap();
+    let names: Vec<&str> = out.iter().map(|o| o.name()).collect();
+    assert_eq!(names, ["pack_recorded"]);
+    station
+        .with_db(|c| {
+            let o = orders::get(c, "DEMO0006").unwrap().unwrap();
+            assert_eq!(o.order.status, OrderStatus::Packed);
+        })
+        .unwrap();
+}

@@ -785,6 +785,24 @@ impl Engine {
         }
         if let Some(m) = lookup.order {
             if m.order.order_no == cur.order.order_no {
+                // Re-scanning the open order's own code picks up a status the order center
+                // changed meanwhile (a hold lifted, an interception).
+                let status = if m.packed.is_some() {
+                    OrderStatus::Packed
+                } else {
+                    m.order.status
+                };
+                if status != cur.order.status {
+                    let order_no = cur.order.order_no.clone();
+                    let before = out.len();
+                    self.status_changed(&order_no, status, m.packed, now, out);
+                    if out.len() > before {
+                        return;
+                    }
+                }
+                let Some(cur) = self.current.as_ref() else {
+                    return;
+                };
                 let kind = OutcomeKind::OrderOpened {
                     code: raw.to_string(),
                     lines: cur.order.lines.len(),

@@ -974,3 +974,27 @@ mod properties {
         }
     }
 }
+
+#[test]
+fn rescanning_the_open_order_picks_up_a_new_status() {
+    let mut b = Bench::new();
+    b.orders[0] = (order_o1(OrderStatus::OnHold), None);
+    names(&b.scan("SF1"), &["order_on_hold"]);
+    for c in ["6901234567892", "6901234567892", "036000291452", "WH-S"] {
+        b.scan(c);
+    }
+    names(&b.scan("SN1"), &["serial_captured", "order_complete"]);
+    names(&b.weigh(1200), &["weight_ok"]);
+    assert!(b.e.poll_record().is_none());
+    // The hold is lifted at the order center; the packer scans the waybill again.
+    b.orders[0] = (order_o1(OrderStatus::Open), None);
+    names(&b.scan("SF1"), &["order_opened"]);
+    assert!(b.e.snapshot().blockers.is_empty());
+    assert!(b.e.poll_record().is_some());
+    // And an interception arriving the same way blocks.
+    let mut b = Bench::new();
+    b.scan("SF1");
+    b.orders[0] = (order_o1(OrderStatus::Intercepted), None);
+    names(&b.scan("P1"), &["order_intercepted"]);
+    assert_eq!(b.e.snapshot().alarm.unwrap().alarm, AlarmClass::Stop);
+}
