@@ -85,6 +85,25 @@ pub fn encode(sym: Symbology, data: &str) -> Result<Encoded, String> {
                 text: format!("{}{}", &data[..12], check),
             })
         }
+        Symbology::DataMatrix => {
+            if data.is_empty() {
+                return Err("Data Matrix data is empty".into());
+            }
+            let code = datamatrix::DataMatrix::encode(
+                data.as_bytes(),
+                datamatrix::SymbolList::default().enforce_square(),
+            )
+            .map_err(|e| format!("{e:?}"))?;
+            let bmp = code.bitmap();
+            if bmp.width() != bmp.height() {
+                return Err("Data Matrix symbol is not square".into());
+            }
+            Ok(Encoded::Matrix {
+                size: bmp.width(),
+                modules: bmp.bits().to_vec(),
+                printer_data: data.to_string(),
+            })
+        }
         Symbology::Qr => {
             if data.is_empty() {
                 return Err("QR data is empty".into());
@@ -333,6 +352,13 @@ mod tests {
         assert_eq!(modules_of(Symbology::Ean13, "5901234123457"), 95);
         assert!(encode(Symbology::Ean13, "5901234123458").is_err());
         assert!(encode(Symbology::Ean13, "59012341").is_err());
+    }
+
+    #[test]
+    fn datamatrix_is_square_and_grows_with_data() {
+        let small = modules_of(Symbology::DataMatrix, "SO1");
+        let big = modules_of(Symbology::DataMatrix, "SO20261125000123|73100012345678");
+        assert!(small >= 10 && big > small, "{small} {big}");
     }
 
     #[test]

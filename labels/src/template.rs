@@ -144,6 +144,9 @@ pub enum Symbology {
     Ean13,
     /// QR code, error correction M.
     Qr,
+    /// Data Matrix (ECC 200, square symbols).
+    #[serde(rename = "datamatrix")]
+    DataMatrix,
 }
 
 impl Symbology {
@@ -154,6 +157,7 @@ impl Symbology {
             Symbology::Gs1_128 => "gs1-128",
             Symbology::Ean13 => "ean13",
             Symbology::Qr => "qr",
+            Symbology::DataMatrix => "datamatrix",
         }
     }
 }

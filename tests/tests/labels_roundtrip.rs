@@ -1,7 +1,8 @@
 //! Labels read back by tools no one here wrote: the PDF is rasterised by poppler's `pdftoppm`
 //! and every barcode is decoded by zbar's `zbarimg`; `pdffonts` must show the CJK font
-//! embedded as a subset. Tests that need a tool skip with a message when it is missing
-//! (`apt-get install poppler-utils zbar-tools fonts-noto-cjk`).
+//! embedded as a subset; Data Matrix is read by libdmtx's `dmtxread`. Tests that need a tool skip
+//! with a message when it is missing (`apt-get install poppler-utils zbar-tools dmtx-utils
+//! fonts-noto-cjk`).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use labels::template::{Dpi, LabelSize};
@@ -291,5 +292,49 @@ data = "(01)05901234123457(10)AB12(21)S9"
     assert_eq!(
         zbar(&p),
         vec!["010590123412345710AB12\u{1d}21S9".to_string()]
+    );
+}
+
+/// Data Matrix read back by libdmtx's `dmtxread` (Debian dmtx-utils) from the rasterised PDF.
+#[test]
+fn datamatrix_decodes_with_dmtxread() {
+    if !have("dmtxread") || !have("pdftoppm") {
+        eprintln!("skipped: needs dmtx-utils and poppler-utils");
+        return;
+    }
+    let Some(fonts) = fonts() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let toml = r#"
+name = "dm"
+size = "76x130"
+dpi = 203
+[[element]]
+type = "barcode"
+symbology = "datamatrix"
+x = 20
+y = 20
+w = 30
+h = 30
+data = "{{order.no}}|{{waybill.no}}"
+"#;
+    let t = Template::from_toml(toml, "dm.toml", dir.path()).unwrap();
+    let pdf = labels::render_label(&t, &sample(), Format::Pdf, Some(fonts)).unwrap();
+    let pdf_path = dir.path().join("dm.pdf");
+    std::fs::write(&pdf_path, pdf).unwrap();
+    let ok = Command::new("pdftoppm")
+        .args(["-r", "203", "-gray", "-png", "-singlefile"])
+        .arg(&pdf_path)
+        .arg(dir.path().join("dm"))
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let out = Command::new("dmtxread")
+        .args(["-n", "-m", "5000"])
+        .arg(dir.path().join("dm.png"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim_end(),
+        "SO20261125000123|SF1234567890123"
     );
 }

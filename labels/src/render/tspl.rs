@@ -141,6 +141,16 @@ pub fn render(layout: &Layout, fonts: Option<&Fonts>, copies: u32) -> Result<Vec
             Item::Barcode(b) => {
                 let data = quote(b.encoded.printer_data());
                 match (&b.encoded, b.symbology) {
+                    (Encoded::Matrix { .. }, Symbology::DataMatrix) => {
+                        let side = b.width();
+                        line(
+                            &mut out,
+                            &format!(
+                                "DMATRIX {},{},{side},{side},x{},\"{data}\"",
+                                b.x, b.y, b.module
+                            ),
+                        );
+                    }
                     (Encoded::Matrix { .. }, _) => line(
                         &mut out,
                         &format!("QRCODE {},{},M,{},A,0,\"{data}\"", b.x, b.y, b.module),

@@ -159,6 +159,13 @@ pub fn render(layout: &Layout, fonts: Option<&Fonts>, copies: u32) -> Result<Str
             Item::Barcode(b) => {
                 let data = field_data(b.encoded.printer_data());
                 match (&b.encoded, b.symbology) {
+                    (Encoded::Matrix { .. }, Symbology::DataMatrix) => {
+                        let _ = writeln!(
+                            out,
+                            "^FO{},{}^BXN,{},200^FH_^FD{data}^FS",
+                            b.x, b.y, b.module
+                        );
+                    }
                     (Encoded::Matrix { .. }, _) => {
                         // Model 2, magnification = the module size in dots, ECC M, automatic mode.
                         let _ = writeln!(
