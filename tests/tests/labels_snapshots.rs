@@ -117,7 +117,10 @@ fn check_snapshot(name: &str, got: &[u8]) {
         return;
     }
     let want = std::fs::read(&p).unwrap_or_else(|e| {
-        panic!("{}: {e}; run with UPDATE_SNAPSHOTS=1 to create it", p.display())
+        panic!(
+            "{}: {e}; run with UPDATE_SNAPSHOTS=1 to create it",
+            p.display()
+        )
     });
     if want != got {
         let g = String::from_utf8_lossy(got);
@@ -125,7 +128,11 @@ fn check_snapshot(name: &str, got: &[u8]) {
         for (i, (a, b)) in g.lines().zip(w.lines()).enumerate() {
             assert_eq!(a, b, "{name} line {}", i + 1);
         }
-        panic!("{name}: outputs differ in length ({} vs {} bytes)", got.len(), want.len());
+        panic!(
+            "{name}: outputs differ in length ({} vs {} bytes)",
+            got.len(),
+            want.len()
+        );
     }
 }
 
@@ -171,7 +178,10 @@ fn zpl_snapshot() {
     // Field data escapes.
     assert!(text.contains("say \"hi\" _5E_5F_7E 1.250kg"), "{text}");
     // GS1-128 in UCC/EAN mode, EAN-13 with 12 digits, QR model 2.
-    assert!(text.contains(",N,N,N,D^FH_^FD(00)376104250021234569^FS"), "{text}");
+    assert!(
+        text.contains(",N,N,N,D^FH_^FD(00)376104250021234569^FS"),
+        "{text}"
+    );
     assert!(text.contains("^BEN,96,N,N^FD590123412345^FS"), "{text}");
     assert!(text.contains("^BQN,2,"), "{text}");
     assert!(text.contains("~SD15"));
@@ -186,6 +196,8 @@ fn zpl_without_a_resident_font_needs_the_bitmap_font() {
     )
     .unwrap();
     let l = labels::layout(&t, &data(), None).unwrap();
-    let err = labels::render(&l, Format::Zpl, None, 1).unwrap_err().to_string();
+    let err = labels::render(&l, Format::Zpl, None, 1)
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("no CJK font is loaded"), "{err}");
 }
