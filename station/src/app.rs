@@ -33,7 +33,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// How often the app thread steps the simulated devices and timers.
 pub const TICK: Duration = Duration::from_millis(50);
@@ -540,7 +540,7 @@ pub struct WeightReading {
     pub grams: i64,
     /// Stable by the capture rule.
     pub stable: bool,
-    /// Milliseconds since the app started.
+    /// Milliseconds since the Unix epoch.
     pub at_ms: u64,
 }
 
@@ -747,9 +747,9 @@ pub struct App {
     capture: Capture,
     wedge: WedgeDecoder,
     printing: Option<Arc<PrintQueue>>,
+    rating: Option<Arc<Rating>>,
     print_events: Arc<Mutex<Option<PrintEvent>>>,
     last_print_key: Option<String>,
-    epoch: Instant,
     last_weight_sent: Option<(i64, bool)>,
     dirty: bool,
 }
@@ -951,7 +951,7 @@ impl App {
             path: config.data_dir.display().to_string(),
             source,
         })?;
-        let (station, demo) = match &config.config_file {
+        let station = match &config.config_file {
             None => {
                 let db = config.data_dir.join(DEMO_DB_FILE);
                 for suffix in ["", "-wal", "-shm"] {
@@ -970,12 +970,16 @@ impl App {
                     place: "demo rate cards".into(),
                     message: e.to_string(),
                 })?;
-                station.set_quoter(Arc::new(rating));
-                (station, true)
+                let rating = Arc::new(rating);
+                station.set_quoter(rating.clone());
+                (station, Some(rating))
             }
-            Some(path) => (Station::open(StationConfig::load(path)?)?, false),
+            Some(path) => (Station::open(StationConfig::load(path)?)?, None),
         };
+        let (station, rating) = station;
+        let demo = config.is_demo();
         let mut app = App::with_station(station, demo, config.data_dir.clone(), out)?;
+        app.rating = rating;
         if demo {
             app.start_demo_printing()?;
         }
@@ -1041,9 +1045,9 @@ impl App {
             capture: Capture::new(CaptureConfig::default()),
             wedge: WedgeDecoder::new(WedgeConfig::default()),
             printing: None,
+            rating: None,
             print_events: Arc::default(),
             last_print_key: None,
-            epoch: Instant::now(),
             last_weight_sent: None,
             dirty: false,
         })
@@ -1059,21 +1063,25 @@ impl App {
         &self.data_dir
     }
 
-    fn mono_ms(&self) -> u64 {
-        u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
+    /// Device time in milliseconds, from the injected wall clock (tests step it).
+    fn ms(now: DateTime<Utc>) -> u64 {
+        u64::try_from(now.timestamp_millis()).unwrap_or(0)
     }
 
     /// Feeds an intent to the station and folds its outcomes into verdict, history and tallies.
     fn handle(&mut self, intent: Intent, now: DateTime<Utc>) -> Result<Vec<Outcome>> {
+        // The view before the intent: a recorded pack leaves the station with no open order, so
+        // its lines and expected weight are read here.
+        let before = self.station.view();
         let outcomes = self.station.handle(intent, now)?;
-        self.absorb(&outcomes);
+        self.absorb(&outcomes, &before);
         // Drain the station's own events (label status arrives there too); the view is rebuilt
         // from the station, so only the label status needs noting.
         while self.events.try_recv().is_ok() {}
         Ok(outcomes)
     }
 
-    fn absorb(&mut self, outcomes: &[Outcome]) {
+    fn absorb(&mut self, outcomes: &[Outcome], before: &PackView) {
         let view = self.station.view();
         let operator = view
             .operator
@@ -1107,8 +1115,8 @@ impl App {
                     t.alarms += 1;
                 }
             }
-            if let OutcomeKind::PackRecorded { .. } = o.kind {
-                let items: u64 = view.lines.iter().map(|l| u64::from(l.scanned)).sum();
+            if let OutcomeKind::PackRecorded { weight_g, .. } = o.kind {
+                let items: u64 = before.lines.iter().map(|l| u64::from(l.scanned)).sum();
                 self.tally.parcels += 1;
                 self.tally.items += items;
                 *self
@@ -1119,8 +1127,8 @@ impl App {
                 let t = self.tally.packer(&operator);
                 t.parcels += 1;
                 t.items += items;
-                if let (Some(w), Some(e)) = (view.weight_g, view.expected_g) {
-                    self.tally.variance_sum_g += (w.get() - e.get()).abs();
+                if let Some(e) = before.expected_g {
+                    self.tally.variance_sum_g += (weight_g.get() - e.get()).abs();
                     self.tally.variance_n += 1;
                 }
             }
@@ -1563,7 +1571,7 @@ impl App {
         if let Some(s) = self.scale.as_mut() {
             if let Some(p) = s.placed.as_mut() {
                 // The parcel is lifted and put back: it settles again.
-                p.at_ms = u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX);
+                p.at_ms = App::ms(now);
             }
         }
         self.view(now)
@@ -1596,7 +1604,7 @@ impl App {
     /// Demo: put a parcel on the simulated scale or take it off.
     pub fn demo_scale(&mut self, action: ScaleAction, now: DateTime<Utc>) -> Result<AppView> {
         let v = self.station.view();
-        let at_ms = self.mono_ms();
+        let at_ms = App::ms(now);
         let Some(scale) = self.scale.as_mut() else {
             return Err(Error::Invalid {
                 place: "demo scale".into(),
@@ -1623,7 +1631,7 @@ impl App {
     /// Steps the simulated devices: scale bytes → decoder → capture → station.
     /// Returns whether the view changed.
     pub fn tick(&mut self, now: DateTime<Utc>) -> Result<bool> {
-        let now_ms = self.mono_ms();
+        let now_ms = App::ms(now);
         let mut changed = std::mem::take(&mut self.dirty);
         let print_key = self
             .print_events
@@ -1810,15 +1818,46 @@ impl App {
                     "configured".into()
                 },
             )],
-            rate_cards: Vec::new(),
+            rate_cards: self
+                .rating
+                .as_ref()
+                .map(|r| {
+                    r.book()
+                        .cards()
+                        .map(|c| CardView {
+                            carrier: c.carrier.clone(),
+                            service: c.service.clone(),
+                            zones: u64::try_from(c.zones.len()).unwrap_or(0),
+                            source: c.version.clone(),
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
         })
     }
 
-    /// Imports a rate card file.
+    /// Replaces the rate cards with those of `path` (TOML, JSON, CSV or XLSX). A bad file
+    /// changes nothing; its errors name file, sheet, row and column.
     pub fn import_rates(&mut self, path: &str, _now: DateTime<Utc>) -> Result<ImportReport> {
-        Err(Error::Invalid {
-            place: path.to_string(),
-            message: "rate card import is not wired into the app yet".into(),
+        let Some(rating) = &self.rating else {
+            return Err(Error::Invalid {
+                place: path.to_string(),
+                message: "no rate cards are configured at this station".into(),
+            });
+        };
+        Ok(match rating.replace_files(&[PathBuf::from(path)]) {
+            Ok(summary) => ImportReport {
+                ok: true,
+                cards: u64::try_from(summary.cards).unwrap_or(u64::MAX),
+                rows: 0,
+                errors: Vec::new(),
+            },
+            Err(e) => ImportReport {
+                ok: false,
+                cards: 0,
+                rows: 0,
+                errors: e.to_string().lines().map(str::to_string).collect(),
+            },
         })
     }
 
@@ -2014,5 +2053,258 @@ fn run_loop(
             Ok(false) => {}
             Err(e) => eprintln!("packbench: device step failed: {e}"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn t0() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 25, 9, 0, 0).unwrap()
+    }
+
+    fn at(ms: i64) -> DateTime<Utc> {
+        t0() + chrono::Duration::milliseconds(ms)
+    }
+
+    struct Bench {
+        app: App,
+        events: Receiver<AppEvent>,
+        _dir: tempfile::TempDir,
+    }
+
+    fn demo() -> Bench {
+        let dir = tempfile::tempdir().unwrap();
+        let (tx, rx) = mpsc::channel();
+        let app = App::open(&AppConfig::demo(dir.path()), tx, t0()).unwrap();
+        Bench {
+            app,
+            events: rx,
+            _dir: dir,
+        }
+    }
+
+    fn keys(text: &str, start_ms: u64, gap_ms: u64) -> Vec<WedgeKey> {
+        text.chars()
+            .enumerate()
+            .map(|(i, c)| WedgeKey {
+                id: i as u64 + 1,
+                key: if c == '\n' {
+                    "Enter".into()
+                } else {
+                    c.to_string()
+                },
+                t_ms: start_ms + i as u64 * gap_ms,
+            })
+            .collect()
+    }
+
+    /// Steps the devices from `from_ms` for `for_ms`, like the app thread's tick.
+    fn run(app: &mut App, from_ms: i64, for_ms: i64) {
+        let mut t = from_ms;
+        while t <= from_ms + for_ms {
+            app.tick(at(t)).unwrap();
+            t += 50;
+        }
+    }
+
+    fn sign_in(app: &mut App) {
+        let v = app
+            .sign_in(
+                SignInRequest {
+                    operator: "p1".into(),
+                    role: Role::Packer,
+                    station: String::new(),
+                    pin: String::new(),
+                },
+                t0(),
+            )
+            .unwrap();
+        assert_eq!(v.session.unwrap().operator, "p1");
+    }
+
+    #[test]
+    fn bootstrap_lists_operators_reasons_and_demo_codes() {
+        let mut b = demo();
+        let boot = b.app.bootstrap(t0()).unwrap();
+        assert!(boot.demo);
+        assert!(boot
+            .operators
+            .iter()
+            .any(|o| o.id == "sup1" && o.role == Role::Supervisor));
+        assert!(boot
+            .reasons
+            .iter()
+            .any(|r| r.code == "scale_fault" && r.zh == "秤故障"));
+        assert_eq!(boot.view.pack.state, "idle");
+        assert!(boot
+            .view
+            .demo_codes
+            .iter()
+            .any(|c| c.code == "SF1000000007907"));
+    }
+
+    #[test]
+    fn wrong_pin_at_sign_in_is_an_error_with_the_place() {
+        let mut b = demo();
+        let err = b
+            .app
+            .sign_in(
+                SignInRequest {
+                    operator: "sup1".into(),
+                    role: Role::Supervisor,
+                    station: String::new(),
+                    pin: "0000".into(),
+                },
+                t0(),
+            )
+            .unwrap_err();
+        assert_eq!(err.code(), "invalid_input");
+        assert!(err.to_string().contains("sign-in of sup1"), "{err}");
+    }
+
+    #[test]
+    fn wedge_tells_scanner_bursts_from_typing() {
+        // (text, ms per key, scanned?, keys released as typing)
+        let cases: &[(&str, u64, bool, usize)] = &[
+            ("SF1000000007907\n", 2, true, 0),
+            ("SF1000000007907\n", 120, false, 16),
+            ("abc\n", 2, false, 4),
+        ];
+        for (text, gap, scanned, released) in cases {
+            let mut b = demo();
+            sign_in(&mut b.app);
+            let r = b.app.wedge_keys(&keys(text, 1_000, *gap), t0()).unwrap();
+            let mut got_released = r.released.len();
+            // Typing is released after a silence, from the tick.
+            b.app.tick(at(60_000)).unwrap();
+            while let Ok(ev) = b.events.try_recv() {
+                if let AppEvent::Released(k) = ev {
+                    got_released += k.len();
+                }
+            }
+            assert_eq!(r.scanned, *scanned, "{text:?} at {gap} ms");
+            assert_eq!(got_released, *released, "{text:?} at {gap} ms");
+            if *scanned {
+                let v = r.view.unwrap();
+                assert_eq!(v.pack.order.unwrap().order_no, "DEMO0001");
+            }
+        }
+    }
+
+    #[test]
+    fn full_pack_with_wrong_item_heavy_parcel_and_override() {
+        let mut b = demo();
+        let app = &mut b.app;
+        sign_in(app);
+        let v = app.scan("SF1000000007907", at(0)).unwrap();
+        assert_eq!(v.pack.state, "verifying");
+        app.scan("6901230010002", at(200)).unwrap();
+        app.scan("6901230010002", at(400)).unwrap();
+        // A known SKU of another order: warn alarm, nothing counted.
+        let v = app.scan("6901230012747", at(600)).unwrap();
+        assert_eq!(v.verdict.as_ref().unwrap().outcome, "wrong_item");
+        assert_eq!(v.alarm.as_ref().unwrap().class, AlarmClass::Warn);
+        assert_eq!(v.pack.lines[0].scanned, 2);
+        let v = app.acknowledge(at(700)).unwrap();
+        assert!(v.alarm.is_none());
+        let v = app.scan("6901230011375", at(800)).unwrap();
+        assert_eq!(v.pack.state, "awaiting_weight");
+        assert_eq!(v.pack.expected_g, Some(910));
+
+        // Heavy parcel: the simulated scale settles, the capture feeds the station.
+        app.demo_scale(ScaleAction::PlaceHeavy, at(1_000)).unwrap();
+        run(app, 1_000, 2_500);
+        let v = app.view(at(3_600)).unwrap();
+        assert_eq!(v.pack.state, "blocked");
+        assert_eq!(v.alarm.as_ref().unwrap().class, AlarmClass::Stop);
+        assert_eq!(v.alarm.as_ref().unwrap().outcome, "weight_out_of_tolerance");
+        let captured = v.pack.captured_g.unwrap();
+        assert!(captured > 910 + 27, "captured {captured}");
+        let live: Vec<WeightReading> = std::iter::from_fn(|| b.events.try_recv().ok())
+            .filter_map(|e| match e {
+                AppEvent::Weight(w) => Some(w),
+                _ => None,
+            })
+            .collect();
+        assert!(live.iter().any(|w| !w.stable), "settling readings");
+        assert_eq!(
+            live.last().map(|w| (w.grams, w.stable)),
+            Some((captured, true))
+        );
+
+        // Wrong PIN, then the supervisor's.
+        let v = app
+            .supervisor_override(
+                OverrideRequest {
+                    pin: "0000".into(),
+                    reason: "packaging_heavier".into(),
+                },
+                at(4_000),
+            )
+            .unwrap();
+        assert_eq!(v.verdict.unwrap().outcome, "override_rejected");
+        let v = app
+            .supervisor_override(
+                OverrideRequest {
+                    pin: crate::station::DEMO_SUPERVISOR_PIN.into(),
+                    reason: "packaging_heavier".into(),
+                },
+                at(5_000),
+            )
+            .unwrap();
+        assert_eq!(v.verdict.as_ref().unwrap().outcome, "pack_recorded");
+        assert_eq!(v.pack.state, "recorded");
+        assert!(v.alarm.is_none());
+        let result = v.pack.result.unwrap();
+        assert_eq!(result.status, "queued");
+        assert_eq!(v.queue.pending, 1);
+        let quote = v.pack.quote.unwrap();
+        assert_eq!(quote.carrier, "SF");
+        assert!(quote.total_fen.unwrap() > 0);
+        assert!(v.pack.label.preview_png_b64.is_some(), "label preview");
+        assert!(v.pack.actions.reprint);
+
+        let report = app.shift_report(at(6_000)).unwrap();
+        assert_eq!((report.parcels, report.items), (1, 3));
+        assert_eq!(report.per_packer[0].overrides, 1);
+        assert!(report.per_packer[0].alarms >= 2);
+        assert_eq!(report.per_hour[0].hour, "09");
+    }
+
+    #[test]
+    fn simulated_packs_are_recorded() {
+        let mut b = demo();
+        for i in 0..3 {
+            b.app.simulate_pack(i, at(i as i64 * 1_000)).unwrap();
+        }
+        assert_eq!(b.app.queue_status(at(5_000)).unwrap().pending, 3);
+        assert_eq!(b.app.shift_report(at(5_000)).unwrap().parcels, 3);
+    }
+
+    #[test]
+    fn outcome_details_are_language_neutral() {
+        let o = Outcome::new(
+            OutcomeKind::WeightOutOfTolerance {
+                weight_g: domain::Grams(1014),
+                expected_g: domain::Grams(910),
+                tolerance_g: domain::Grams(27),
+                deviation_g: domain::Grams(104),
+            },
+            Some("O1".into()),
+            t0(),
+        );
+        assert_eq!(outcome_detail(&o), "1014 g / 910 ± 27 g (+104 g)");
+    }
+
+    #[test]
+    fn handle_runs_jobs_on_the_app_thread() {
+        let dir = tempfile::tempdir().unwrap();
+        let (h, _rx) = AppHandle::start(AppConfig::demo(dir.path()), Utc::now).unwrap();
+        let v = h.call(|app, now| app.scan("SF1000000007907", now)).unwrap();
+        assert_eq!(v.pack.order.unwrap().order_no, "DEMO0001");
+        h.shutdown();
     }
 }
