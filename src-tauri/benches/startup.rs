@@ -139,19 +139,25 @@ mod linux {
         display: &str,
         data: &Path,
         packs: u32,
-    ) -> (Kill, BufReader<std::process::ChildStdout>) {
+    ) -> (
+        Kill,
+        BufReader<std::process::ChildStdout>,
+        std::process::ChildStdin,
+    ) {
         let _ = std::fs::remove_dir_all(data);
         let mut child = Command::new(app)
             .env("DISPLAY", display)
             .env("PACKBENCH_DEMO", "1")
             .env("PACKBENCH_DATA_DIR", data)
             .env("PACKBENCH_BENCH_PACKS", packs.to_string())
+            .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
             .expect("app did not start");
         let out = BufReader::new(child.stdout.take().unwrap());
-        (Kill(child), out)
+        let stdin = child.stdin.take().unwrap();
+        (Kill(child), out, stdin)
     }
 
     fn wait_line(out: &mut BufReader<std::process::ChildStdout>, prefix: &str) -> String {
@@ -178,7 +184,7 @@ mod linux {
         let mut times = Vec::new();
         for run in 0..START_RUNS {
             let t = Instant::now();
-            let (child, mut out) = spawn(app, &display, &data, 0);
+            let (child, mut out, _stdin) = spawn(app, &display, &data, 0);
             let line = wait_line(&mut out, "packbench: interactive");
             let ms = t.elapsed().as_millis();
             println!(
@@ -196,12 +202,13 @@ mod linux {
             times[times.len() - 1]
         );
 
-        let (child, mut out) = spawn(app, &display, &data, PACKS);
+        let (child, mut out, mut stdin) = spawn(app, &display, &data, PACKS);
         let pid = child.0.id();
         wait_line(&mut out, "packbench: interactive");
         std::thread::sleep(SETTLE);
         let (start_mb, parts) = pss(pid);
         println!("PSS after start + {SETTLE:?} idle: {start_mb:.1} MB ({parts})");
+        std::io::Write::write_all(&mut stdin, b"go\n").expect("start the packs");
         let t = Instant::now();
         let mut samples = vec![(0, start_mb)];
         loop {
@@ -214,6 +221,7 @@ mod linux {
                 .and_then(|s| s.parse().ok())
                 .unwrap_or(0);
             samples.push((n, mb));
+            assert!(!line.contains("failed"), "simulated packs stopped: {line}");
             if line.contains("done") {
                 break;
             }

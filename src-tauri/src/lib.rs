@@ -97,9 +97,15 @@ fn ui_ready(bench: State<'_, Bench>) {
     }
 }
 
-/// Packs `n` synthetic orders through the station, reporting every 250 on stdout.
+/// Packs `n` synthetic orders through the station, reporting every 250 on stdout. Waits for a
+/// line on stdin first, so the benchmark can sample memory before the packs.
 fn run_bench_packs(h: &AppHandle, n: u64) {
     const REPORT_EVERY: u64 = 250;
+    let mut go = String::new();
+    if let Err(e) = std::io::stdin().read_line(&mut go) {
+        eprintln!("packbench: no start signal on stdin: {e}");
+        return;
+    }
     for i in 0..n {
         if let Err(e) = h.call(move |app, now| app.simulate_pack(i, now)) {
             println!("packbench: packs {i} failed: {e}");

@@ -52,6 +52,8 @@ pub const DEMO_TEMPLATE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../labels/templates/express-100x150.toml"
 );
+/// File name of the demo print-job log inside the data directory.
+pub const DEMO_PRINT_DB_FILE: &str = "demo-print-jobs.db";
 /// File name of the station configuration inside the data directory (hardware mode).
 pub const CONFIG_FILE: &str = "station.toml";
 
@@ -954,8 +956,12 @@ impl App {
         let station = match &config.config_file {
             None => {
                 let db = config.data_dir.join(DEMO_DB_FILE);
-                for suffix in ["", "-wal", "-shm"] {
-                    let p = PathBuf::from(format!("{}{suffix}", db.display()));
+                let print_db = config.data_dir.join(DEMO_PRINT_DB_FILE);
+                for (file, suffix) in [&db, &print_db]
+                    .into_iter()
+                    .flat_map(|f| ["", "-wal", "-shm"].map(|s| (f, s)))
+                {
+                    let p = PathBuf::from(format!("{}{suffix}", file.display()));
                     if p.exists() {
                         std::fs::remove_file(&p).map_err(|source| Error::Io {
                             path: p.display().to_string(),
@@ -996,7 +1002,9 @@ impl App {
             check_status: false,
             ..LabelsConfig::default()
         };
-        let db = self.station.config().db_path.clone();
+        // The job log gets its own database file: the printing thread then never contends with
+        // the station's transactions for the write lock.
+        let db = self.data_dir.join(DEMO_PRINT_DB_FILE).display().to_string();
         let queue = Arc::new(PrintQueue::start(&db, cfg, Arc::new(Utc::now))?);
         let events = self.print_events.clone();
         queue.set_listener(Arc::new(move |ev: PrintEvent| {
@@ -1709,10 +1717,7 @@ impl App {
     pub fn devices(&mut self, _now: DateTime<Utc>) -> Result<Vec<DeviceView>> {
         let mut v = Vec::new();
         if self.demo {
-            let (g, stable) = self
-                .last_weight_sent
-                .map(|(g, s)| (g, s))
-                .unwrap_or((0, true));
+            let (g, stable) = self.last_weight_sent.unwrap_or((0, true));
             v.push(DeviceView {
                 id: "scale-demo".into(),
                 kind: "scale".into(),
