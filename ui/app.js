@@ -234,13 +234,21 @@
     ls.textContent = t("label." + lab.status) + (lab.detail ? " · " + lab.detail : "");
     ls.className = "status-line " + (lab.status === "printed" ? "ok" : lab.status === "failed" ? "fail" : "");
     const img = $("label-preview");
+    // The preview goes through a blob URL that is revoked when the next label replaces it, so
+    // the page holds one decoded label at a time however many parcels are packed.
     if (lab.preview_png_b64) {
-      const src = "data:image/png;base64," + lab.preview_png_b64;
-      if (img.getAttribute("src") !== src) img.src = src;
+      if (state.previewB64 !== lab.preview_png_b64) {
+        const bin = atob(lab.preview_png_b64);
+        const bytes = new Uint8Array(bin.length);
+        for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+        if (state.previewUrl) URL.revokeObjectURL(state.previewUrl);
+        state.previewUrl = URL.createObjectURL(new Blob([bytes], { type: "image/png" }));
+        state.previewB64 = lab.preview_png_b64;
+        img.src = state.previewUrl;
+      }
       img.hidden = false;
     } else {
       img.hidden = true;
-      img.removeAttribute("src");
     }
     const rs = $("result-status");
     rs.textContent = p.result ? t("result." + p.result.status) + " · " + p.result.result_id : "";
