@@ -26,11 +26,18 @@ mod linux {
     /// Idle time before the first memory sample.
     const SETTLE: Duration = Duration::from_secs(5);
 
+    /// The app (and its WebKit processes), killed on drop.
     struct Kill(Child);
     impl Drop for Kill {
         fn drop(&mut self) {
+            let kids = tree(self.0.id());
             let _ = self.0.kill();
             let _ = self.0.wait();
+            for pid in kids.into_iter().skip(1) {
+                let _ = Command::new("kill").arg(pid.to_string()).status();
+            }
+            // Let WebKit's processes go before the next start.
+            std::thread::sleep(Duration::from_millis(300));
         }
     }
 
@@ -152,7 +159,10 @@ mod linux {
             .env("PACKBENCH_BENCH_PACKS", packs.to_string())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(
+                std::fs::File::create(std::env::temp_dir().join("packbench-bench-app.err"))
+                    .expect("stderr file"),
+            )
             .spawn()
             .expect("app did not start");
         let out = BufReader::new(child.stdout.take().unwrap());
@@ -165,7 +175,12 @@ mod linux {
         loop {
             line.clear();
             let n = out.read_line(&mut line).expect("read app stdout");
-            assert!(n > 0, "app exited before printing {prefix:?}");
+            assert!(
+                n > 0,
+                "app exited before printing {prefix:?}; its stderr: {}",
+                std::fs::read_to_string(std::env::temp_dir().join("packbench-bench-app.err"))
+                    .unwrap_or_default()
+            );
             if line.starts_with(prefix) {
                 return line.trim().to_string();
             }
