@@ -65,13 +65,12 @@ pub fn replay_wedge(
     use drivers::scanner::wedge::{Key, KeyEvent, WedgeDecoder};
     let mut d = WedgeDecoder::new(config);
     let mut out = Vec::new();
-    let drain =
-        |d: &mut WedgeDecoder, out: &mut Vec<serde_json::Value>| -> anyhow::Result<()> {
-            while let Some(o) = d.poll() {
-                out.push(serde_json::to_value(o)?);
-            }
-            Ok(())
-        };
+    let drain = |d: &mut WedgeDecoder, out: &mut Vec<serde_json::Value>| -> anyhow::Result<()> {
+        while let Some(o) = d.poll() {
+            out.push(serde_json::to_value(o)?);
+        }
+        Ok(())
+    };
     for (i, line) in lines.enumerate() {
         let lineno = i + 1;
         let line = line.with_context(|| format!("reading line {lineno}"))?;
