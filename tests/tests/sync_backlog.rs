@@ -54,7 +54,14 @@ fn thirty_day_backlog_drains_and_scanning_stays_fast() {
             }
             let at = (start_day + chrono::Duration::days(i64::try_from(day).unwrap())).to_rfc3339();
             let p = serde_json::json!({"order_no": format!("O{}", i % ORDERS), "weight_g": i, "seq": i});
-            station::outbox::enqueue(&tx, &uuid::Uuid::now_v7().to_string(), &format!("O{}", i % ORDERS), &p.to_string(), &at).unwrap();
+            station::outbox::enqueue(
+                &tx,
+                &uuid::Uuid::now_v7().to_string(),
+                &format!("O{}", i % ORDERS),
+                &p.to_string(),
+                &at,
+            )
+            .unwrap();
         }
         tx.commit().unwrap();
     }
@@ -79,17 +86,29 @@ fn thirty_day_backlog_drains_and_scanning_stays_fast() {
 
     // The center comes back: the sync thread drains while the bench keeps scanning.
     let server = start(None).unwrap();
-    let adapter = RestAdapter::new(&server.url(), None, 200, Box::new(UreqTransport::new(Duration::from_secs(5)))).unwrap();
+    let adapter = RestAdapter::new(
+        &server.url(),
+        None,
+        200,
+        Box::new(UreqTransport::new(Duration::from_secs(5))),
+    )
+    .unwrap();
     let deliverer = Deliverer::new(
         Box::new(adapter),
-        DeliverConfig { batch: 200, ..DeliverConfig::default() },
+        DeliverConfig {
+            batch: 200,
+            ..DeliverConfig::default()
+        },
         Jitter::seeded(5),
     );
     let acked = Arc::new(AtomicUsize::new(0));
     let a2 = acked.clone();
     let t = Instant::now();
     let worker = SyncWorker::spawn(
-        WorkerConfig { db_path: path_s.clone(), order_poll: None },
+        WorkerConfig {
+            db_path: path_s.clone(),
+            order_poll: None,
+        },
         deliverer,
         Box::new(|_: &rusqlite::Connection, _: &domain::order::Order| Ok(())),
         Box::new(move |e| {
@@ -101,7 +120,11 @@ fn thirty_day_backlog_drains_and_scanning_stays_fast() {
     .unwrap();
     let mut busy = Vec::new();
     while acked.load(Ordering::Relaxed) < BACKLOG {
-        assert!(t.elapsed() < Duration::from_secs(240), "backlog not drained: {} acked", acked.load(Ordering::Relaxed));
+        assert!(
+            t.elapsed() < Duration::from_secs(240),
+            "backlog not drained: {} acked",
+            acked.load(Ordering::Relaxed)
+        );
         busy.extend(lookups(&c));
     }
     let drain_time = t.elapsed();
@@ -112,7 +135,10 @@ fn thirty_day_backlog_drains_and_scanning_stays_fast() {
         BACKLOG as f64 / drain_time.as_secs_f64()
     );
     // Generous bounds (debug build, shared CI machine): a lookup is an indexed query.
-    assert!(busy_p99 < Duration::from_millis(50), "lookups slowed to {busy_p99:?} while draining");
+    assert!(
+        busy_p99 < Duration::from_millis(50),
+        "lookups slowed to {busy_p99:?} while draining"
+    );
     let st = station::outbox::status(&c, chrono::Utc::now()).unwrap();
     assert_eq!(st.depth, 0);
     assert_eq!(server.result_count(), u64::try_from(BACKLOG).unwrap());

@@ -6,7 +6,9 @@
 //! database passes `PRAGMA integrity_check`.
 
 use packbench_tests::order_center::{start, Fault};
-use packbench_tests::sync_support::{assert_server_matches, drain, integrity, local_rows, rest_deliverer};
+use packbench_tests::sync_support::{
+    assert_server_matches, drain, integrity, local_rows, rest_deliverer,
+};
 use station::sync::backoff::Jitter;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -24,7 +26,15 @@ fn sigkill_during_enqueue_and_upload_loses_and_doubles_nothing() {
     let t = Instant::now();
     for cycle in 0..CYCLES {
         let mut child = Command::new(env!("CARGO_BIN_EXE_pb-helper"))
-            .args(["queue", "stress", "--db", &db_s, "--order-center", &server.url(), "--seed"])
+            .args([
+                "queue",
+                "stress",
+                "--db",
+                &db_s,
+                "--order-center",
+                &server.url(),
+                "--seed",
+            ])
             .arg(cycle.to_string())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -34,16 +44,26 @@ fn sigkill_during_enqueue_and_upload_loses_and_doubles_nothing() {
         std::thread::sleep(Duration::from_millis(5 + rng.up_to(75)));
         child.kill().unwrap(); // SIGKILL on Unix
         let status = child.wait().unwrap();
-        assert!(!status.success(), "cycle {cycle}: the station exited on its own");
+        assert!(
+            !status.success(),
+            "cycle {cycle}: the station exited on its own"
+        );
     }
     eprintln!("{CYCLES} kill cycles in {:?}", t.elapsed());
 
     let mut c = station::db::open(&db_s).unwrap();
     assert_eq!(integrity(&c).unwrap(), "ok");
     let committed = local_rows(&c).unwrap().len();
-    assert!(committed > 200, "only {committed} results committed over {CYCLES} cycles");
+    assert!(
+        committed > 200,
+        "only {committed} results committed over {CYCLES} cycles"
+    );
     let acked_before: i64 = c
-        .query_row("SELECT count(*) FROM outbox WHERE state = 'acked'", [], |r| r.get(0))
+        .query_row(
+            "SELECT count(*) FROM outbox WHERE state = 'acked'",
+            [],
+            |r| r.get(0),
+        )
         .unwrap();
     assert!(acked_before > 0, "no upload completed between kills");
 
@@ -58,7 +78,5 @@ fn sigkill_during_enqueue_and_upload_loses_and_doubles_nothing() {
     assert_eq!(assert_server_matches(&c, &server).unwrap(), committed);
     assert_eq!(integrity(&c).unwrap(), "ok");
     let stats = server.stats();
-    eprintln!(
-        "committed {committed}, acked before recovery {acked_before}, server: {stats:?}"
-    );
+    eprintln!("committed {committed}, acked before recovery {acked_before}, server: {stats:?}");
 }

@@ -4,7 +4,9 @@
 //! with its committed payload, and nothing was dead-lettered by a transient fault.
 
 use packbench_tests::order_center::{start, Fault};
-use packbench_tests::sync_support::{assert_server_matches, drain, enqueue_results, rest_deliverer};
+use packbench_tests::sync_support::{
+    assert_server_matches, drain, enqueue_results, rest_deliverer,
+};
 use std::time::{Duration, Instant};
 
 const CLIENT_TIMEOUT: Duration = Duration::from_millis(400);
@@ -16,8 +18,12 @@ fn db() -> (tempfile::TempDir, rusqlite::Connection) {
 }
 
 fn count(c: &rusqlite::Connection, state: &str) -> i64 {
-    c.query_row("SELECT count(*) FROM outbox WHERE state = ?1", [state], |r| r.get(0))
-        .unwrap()
+    c.query_row(
+        "SELECT count(*) FROM outbox WHERE state = ?1",
+        [state],
+        |r| r.get(0),
+    )
+    .unwrap()
 }
 
 fn run_fault(fault: Fault) -> (u64, Duration) {
@@ -30,7 +36,11 @@ fn run_fault(fault: Fault) -> (u64, Duration) {
     drain(&mut c, &mut d, Duration::from_secs(20)).unwrap();
     let took = t.elapsed();
     assert_eq!(count(&c, "acked"), 12, "{fault:?}");
-    assert_eq!(count(&c, "rejected"), 0, "{fault:?}: a transient fault dead-lettered a result");
+    assert_eq!(
+        count(&c, "rejected"),
+        0,
+        "{fault:?}: a transient fault dead-lettered a result"
+    );
     assert_eq!(server.result_count(), 12, "{fault:?}");
     assert_server_matches(&c, &server).unwrap();
     let st = server.stats();
@@ -41,16 +51,28 @@ fn run_fault(fault: Fault) -> (u64, Duration) {
 #[test]
 fn each_status_fault_retries_without_committing() {
     for code in [500u16, 502, 503, 429] {
-        let (dups, _) = run_fault(Fault::Status { code, retry_after: None });
-        assert_eq!(dups, 0, "{code}: nothing was committed, so nothing is a duplicate");
+        let (dups, _) = run_fault(Fault::Status {
+            code,
+            retry_after: None,
+        });
+        assert_eq!(
+            dups, 0,
+            "{code}: nothing was committed, so nothing is a duplicate"
+        );
     }
 }
 
 #[test]
 fn retry_after_is_honoured() {
     for code in [503u16, 429] {
-        let (_, took) = run_fault(Fault::Status { code, retry_after: Some(1) });
-        assert!(took >= Duration::from_millis(1000), "{code}: retried after {took:?}, before Retry-After");
+        let (_, took) = run_fault(Fault::Status {
+            code,
+            retry_after: Some(1),
+        });
+        assert!(
+            took >= Duration::from_millis(1000),
+            "{code}: retried after {took:?}, before Retry-After"
+        );
     }
 }
 
@@ -64,7 +86,11 @@ fn timeouts_and_drops_before_commit_are_retried() {
 
 #[test]
 fn faults_after_commit_resend_and_the_server_dedupes() {
-    for f in [Fault::DropAfterCommit, Fault::CommitThen500, Fault::MalformedJson] {
+    for f in [
+        Fault::DropAfterCommit,
+        Fault::CommitThen500,
+        Fault::MalformedJson,
+    ] {
         let (dups, _) = run_fault(f.clone());
         // The first batch (5) was stored, its answer lost, so it came again as duplicates.
         assert_eq!(dups, 5, "{f:?}");
@@ -91,7 +117,10 @@ fn poison_results_are_dead_lettered_after_one_refusal_and_never_block_the_rest()
     assert_eq!(count(&c, "acked"), 35);
     let dl = station::outbox::dead_letters(&c).unwrap();
     let dead: Vec<&str> = dl.iter().map(|d| d.result_id.as_str()).collect();
-    let want: Vec<&str> = [7usize, 15, 23, 31, 39].iter().map(|&i| ids[i].as_str()).collect();
+    let want: Vec<&str> = [7usize, 15, 23, 31, 39]
+        .iter()
+        .map(|&i| ids[i].as_str())
+        .collect();
     assert_eq!(dead, want);
     for d in &dl {
         assert!(d.reason.contains("422"), "{}", d.reason);
@@ -112,7 +141,14 @@ fn per_item_rejections_are_dead_letters_with_the_servers_reason() {
     let (_d, mut c) = db();
     enqueue_results(&mut c, 3, "R", None).unwrap();
     let tx = c.transaction().unwrap();
-    station::outbox::enqueue(&tx, "bad-1", "R-x", r#"{"reject":"unknown waybill SF0"}"#, "2026-01-01T00:00:00Z").unwrap();
+    station::outbox::enqueue(
+        &tx,
+        "bad-1",
+        "R-x",
+        r#"{"reject":"unknown waybill SF0"}"#,
+        "2026-01-01T00:00:00Z",
+    )
+    .unwrap();
     tx.commit().unwrap();
     let mut d = rest_deliverer(&server.url(), None, 50, CLIENT_TIMEOUT);
     drain(&mut c, &mut d, Duration::from_secs(10)).unwrap();
@@ -122,7 +158,9 @@ fn per_item_rejections_are_dead_letters_with_the_servers_reason() {
     assert_eq!(count(&c, "acked"), 3);
     let mut out = Vec::new();
     station::outbox::export_dead_letters(&c, &mut out).unwrap();
-    assert!(String::from_utf8(out).unwrap().contains("unknown waybill SF0"));
+    assert!(String::from_utf8(out)
+        .unwrap()
+        .contains("unknown waybill SF0"));
 }
 
 #[test]
