@@ -44,9 +44,9 @@ fn demo_script_replays_every_step_and_records_four_packs() {
         ("item_accepted", "ok"),
         ("duplicate_scan_ignored", "notice"),
         ("item_accepted", "ok"),
-        ("over_scan", "warn"),
-        ("wrong_item", "warn"),
-        ("other_order_scanned", "warn"),
+        ("over_scan", "stop"),
+        ("wrong_item", "stop"),
+        ("other_order_scanned", "stop"),
         ("acknowledged", "ok"),
         ("order_complete", "ok"),
         ("weight_unstable", "notice"),
@@ -417,7 +417,7 @@ fn view_model_shows_progress_band_and_blockers() {
     go(Intent::Scan { code: "XYZ".into() });
     let v = station.view();
     assert_eq!(v.alarm.as_ref().unwrap().name(), "unknown_barcode");
-    assert_eq!(v.alarm_class, domain::verify::AlarmClass::Warn);
+    assert_eq!(v.alarm_class, domain::verify::AlarmClass::Stop);
     let j = serde_json::to_value(&v).unwrap();
     assert_eq!(j["alarm"]["outcome"], "unknown_barcode");
     assert_eq!(j["order"]["status"], "open");

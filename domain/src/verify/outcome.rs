@@ -16,9 +16,11 @@ pub enum AlarmClass {
     Ok,
     /// Worth a glance, nothing wrong (blue, no sound).
     Notice,
-    /// A rejected scan: fix it and carry on (amber, double beep).
+    /// Attention: fix it and carry on (amber, double beep): unknown order, on hold, serial
+    /// problems, a refused override.
     Warn,
-    /// Do not ship: cancelled, intercepted, weight out of tolerance (red, continuous).
+    /// Do not ship or do not put it in the box: cancelled, intercepted, already packed, weight
+    /// out of tolerance, and a wrong, extra or unknown item (red, repeating until acknowledged).
     Stop,
 }
 
@@ -369,15 +371,17 @@ impl OutcomeKind {
             | K::OrderCancelled
             | K::OrderIntercepted
             | K::WeightOutOfTolerance { .. }
-            | K::RecordFailed { .. } => AlarmClass::Stop,
-            K::UnknownOrder { .. }
-            | K::OrderOnHold
+            | K::RecordFailed { .. }
+            // A wrong, extra or unknown item, or another order's waybill, is a loud red alarm
+            // (it counts nothing and does not block the next scan; see `is_rejected_scan`).
             | K::WrongItem { .. }
             | K::UnknownBarcode { .. }
             | K::OverScan { .. }
+            | K::OtherOrderScanned { .. } => AlarmClass::Stop,
+            K::UnknownOrder { .. }
+            | K::OrderOnHold
             | K::SerialMissing { .. }
             | K::SerialDuplicate { .. }
-            | K::OtherOrderScanned { .. }
             | K::OverrideRejected { .. }
             | K::InvalidInput { .. }
             | K::PermissionDenied { .. } => AlarmClass::Warn,
@@ -420,7 +424,7 @@ impl OutcomeKind {
 
 /// One outcome: its kind (with data), alarm class, the order it concerns and when.
 ///
-/// JSON: `{"outcome":"over_scan","sku":"A",…,"alarm":"warn","order_no":"O1","at":"…"}`.
+/// JSON: `{"outcome":"over_scan","sku":"A",…,"alarm":"stop","order_no":"O1","at":"…"}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Outcome {
     /// What happened.

@@ -274,10 +274,10 @@ fn item_scans_accept_and_reject() {
     assert_eq!(s.lines[1].scanned, 1);
     assert_eq!(s.blockers, vec![Blocker::Incomplete, Blocker::NoWeight]);
 
-    // Over-scan: counts nothing, warn.
+    // Over-scan: counts nothing, red alarm.
     let out = b.scan("6901234567892");
     names(&out, &["over_scan"]);
-    assert_eq!(out[0].alarm, AlarmClass::Warn);
+    assert_eq!(out[0].alarm, AlarmClass::Stop);
     assert_eq!(b.e.snapshot().lines[0].scanned, 2);
     assert!(b.e.snapshot().alarm.is_some());
 
@@ -290,7 +290,10 @@ fn item_scans_accept_and_reject() {
             sku: "X".into()
         }
     );
-    names(&b.scan("ZZZ"), &["unknown_barcode"]);
+    assert_eq!(out[0].alarm, AlarmClass::Stop);
+    let out = b.scan("ZZZ");
+    names(&out, &["unknown_barcode"]);
+    assert_eq!(out[0].alarm, AlarmClass::Stop);
     let out = b.scan("SF2");
     assert_eq!(
         out[0].kind,
