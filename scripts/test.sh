@@ -14,6 +14,8 @@ export PATH="$HOME/.cargo/bin:$PATH"
 step() { printf '\n==> %s\n' "$*" >&2; }
 step "cargo fmt --check"
 cargo fmt --all -- --check
+step "dependency boundaries (ARCHITECTURE.md)"
+bash scripts/check-boundaries.sh
 step "cargo clippy (all targets, -D warnings)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 step "cargo test (workspace, all tests incl. doctests)"
