@@ -18,5 +18,10 @@ forbid packbench-domain 'rusqlite|serialport|rusb|tokio|ureq|tauri|evdev|packben
 forbid packbench-drivers 'packbench-domain|packbench-labels|packbench-station|rusqlite|tauri' "drivers is a leaf that knows nothing about orders"
 forbid packbench-labels 'packbench-drivers|packbench-station|rusqlite|tauri' "labels only lays out and renders"
 forbid packbench-station 'tauri|packbench-app' "the station is headless"
+# The domain never reads the clock or touches files and sockets: time and data come in as arguments.
+if grep -rnE 'Utc::now|Local::now|SystemTime::now|Instant::now|std::fs|std::net|std::process' domain/src; then
+  echo "boundary violated: domain/src reads the clock or does IO (above)" >&2
+  fail=1
+fi
 [ $fail -eq 0 ] && echo "dependency boundaries hold" >&2
 exit $fail
