@@ -16,10 +16,14 @@
 //! ([`drivers::scale`]), a panel of sample barcodes, and labels rendered to files.
 
 use crate::config::StationConfig;
+use crate::devices::scale::{ScaleDevice, ScaleEvent, ScaleStatus};
+use crate::devices::scanner::{HubEvent, ScannerConfig, ScannerHub};
 use crate::error::{Error, Result};
+use crate::outbox::Flagged;
 use crate::printing::{JobState, LabelsConfig, PrintEvent, PrintQueue, Printing};
 use crate::rating::Rating;
 use crate::station::{Intent, PackView, Station, StationEvent, DEMO_ORDERS};
+use crate::sync::worker::{SyncEvent, SyncWorker};
 use chrono::{DateTime, Utc};
 use domain::verify::{AlarmClass, Blocker, Outcome, OutcomeKind, Role};
 use domain::Order;
@@ -28,12 +32,13 @@ use drivers::scale::mt_sics;
 use drivers::scale::weight::{Decimal, Unit};
 use drivers::scale::FrameDecoder;
 use drivers::scanner::wedge::{Key, KeyEvent, WedgeConfig, WedgeDecoder, WedgeOutput};
+use drivers::scanner::{RawScan, SourceKind};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// How often the app thread steps the simulated devices and timers.
 pub const TICK: Duration = Duration::from_millis(50);
@@ -56,6 +61,11 @@ pub const DEMO_TEMPLATE: &str = concat!(
 pub const DEMO_PRINT_DB_FILE: &str = "demo-print-jobs.db";
 /// File name of the station configuration inside the data directory (hardware mode).
 pub const CONFIG_FILE: &str = "station.toml";
+/// File name of the print-job log inside the data directory (hardware mode): its own database
+/// file, so the printing thread never contends with the station for the write lock.
+pub const PRINT_DB_FILE: &str = "print-jobs.db";
+/// How long after its last delivery or feed answer the order center still counts as online.
+pub const ONLINE_FOR_S: i64 = 120;
 
 /// Where the app keeps its files and whether it runs the demo.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -754,6 +764,54 @@ pub struct App {
     last_print_key: Option<String>,
     last_weight_sent: Option<(i64, bool)>,
     dirty: bool,
+    hw: Hardware,
+}
+
+/// The configured devices and services of a (non-demo) station, plus the scanner hub that
+/// numbers and de-duplicates every scan (wedge scans included, in demo mode too).
+#[derive(Default)]
+struct Hardware {
+    /// The scale device thread (stopped when dropped).
+    scale: Option<ScaleDevice>,
+    /// Its events, read by [`App::tick`] on the app thread.
+    scale_rx: Option<Receiver<ScaleEvent>>,
+    /// The scale's last connection state.
+    scale_status: Option<ScaleStatus>,
+    /// Why the scale could not start.
+    scale_error: Option<String>,
+    /// Scanner sources and the shared pipeline.
+    hub: Option<ScannerHub>,
+    /// Why the scanner sources could not start.
+    hub_error: Option<String>,
+    /// The sync thread.
+    sync: Option<SyncWorker>,
+    /// Its events, read by [`App::tick`].
+    sync_rx: Option<Receiver<SyncEvent>>,
+    /// When the order center last answered (delivery or order feed).
+    sync_ok_at: Option<DateTime<Utc>>,
+    /// The last sync error (cleared by a success).
+    sync_error: Option<String>,
+    /// Why the sync thread could not start.
+    sync_start_error: Option<String>,
+    /// Results packed for orders cancelled or intercepted meanwhile, not yet acknowledged.
+    flagged: VecDeque<Flagged>,
+    /// Why the printer could not start.
+    printer_error: Option<String>,
+}
+
+impl Hardware {
+    /// Stops every device and service thread and waits for them.
+    fn stop(&mut self) {
+        self.scale = None;
+        self.scale_rx = None;
+        if let Some(h) = self.hub.take() {
+            h.stop();
+        }
+        if let Some(s) = self.sync.take() {
+            s.stop();
+        }
+        self.sync_rx = None;
+    }
 }
 
 impl std::fmt::Debug for App {
@@ -980,7 +1038,22 @@ impl App {
                 station.set_quoter(rating.clone());
                 (station, Some(rating))
             }
-            Some(path) => (Station::open(StationConfig::load(path)?)?, None),
+            Some(path) => {
+                let cfg = StationConfig::load(path)?;
+                let station = Station::open(cfg.clone())?;
+                let rating = if cfg.rates.cards.is_empty() {
+                    None
+                } else {
+                    let rating =
+                        Arc::new(Rating::load(cfg.rates.clone()).map_err(|e| Error::Invalid {
+                            place: format!("{} [rates]", path.display()),
+                            message: e.to_string(),
+                        })?);
+                    station.set_quoter(rating.clone());
+                    Some(rating)
+                };
+                (station, rating)
+            }
         };
         let (station, rating) = station;
         let demo = config.is_demo();
@@ -988,8 +1061,104 @@ impl App {
         app.rating = rating;
         if demo {
             app.start_demo_printing()?;
+            app.start_scanners(&ScannerConfig::default())?;
+        } else {
+            app.start_hardware()?;
         }
         Ok(app)
+    }
+
+    /// Starts the configured station's devices and services: printer, scale, scanner sources
+    /// and the order-center sync. A printer or scale that cannot start is shown on the devices
+    /// page (the bench can still verify and record); a bad scanner or order-center section
+    /// fails the start with its place.
+    fn start_hardware(&mut self) -> Result<()> {
+        let cfg = self.station.config().clone();
+        if cfg.labels.enabled {
+            if let Err(e) = self.start_printing(cfg.labels.clone()) {
+                eprintln!("packbench: printer not started: {e}");
+                self.hw.printer_error = Some(e.to_string());
+            }
+        }
+        if cfg.scale.is_configured() {
+            let (tx, rx) = mpsc::channel();
+            match ScaleDevice::spawn(&cfg.scale, move |ev| {
+                let _ = tx.send(ev);
+            }) {
+                Ok(dev) => {
+                    self.hw.scale = Some(dev);
+                    self.hw.scale_rx = Some(rx);
+                }
+                Err(e) => {
+                    eprintln!("packbench: scale not started: {e}");
+                    self.hw.scale_error = Some(e.to_string());
+                }
+            }
+        }
+        self.start_scanners(&cfg.scanner)?;
+        let secrets_dir = Path::new(&cfg.db_path)
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .map_or_else(|| self.data_dir.clone(), Path::to_path_buf);
+        let (tx, rx) = mpsc::channel();
+        match crate::sync::worker::start_from_config(
+            &cfg.db_path,
+            &cfg.order_center,
+            &secrets_dir,
+            Box::new(move |ev| {
+                let _ = tx.send(ev);
+            }),
+        ) {
+            Ok(Some(worker)) => {
+                self.hw.sync = Some(worker);
+                self.hw.sync_rx = Some(rx);
+            }
+            Ok(None) => {}
+            Err(e) => {
+                eprintln!("packbench: order-center sync not started: {e}");
+                self.hw.sync_start_error = Some(e.to_string());
+            }
+        }
+        Ok(())
+    }
+
+    /// Starts the scanner hub: the configured sources (none in demo mode) and the pipeline
+    /// every scan goes through, wedge scans included.
+    fn start_scanners(&mut self, cfg: &ScannerConfig) -> Result<()> {
+        match ScannerHub::start(cfg, Instant::now()) {
+            Ok(hub) => self.hw.hub = Some(hub),
+            Err(e) => {
+                eprintln!("packbench: scanner sources not started: {e}");
+                self.hw.hub_error = Some(e.to_string());
+            }
+        }
+        Ok(())
+    }
+
+    /// Printing for a configured station: the job log in its own database file.
+    fn start_printing(&mut self, cfg: LabelsConfig) -> Result<()> {
+        let db = self.data_dir.join(PRINT_DB_FILE).display().to_string();
+        let queue = Arc::new(PrintQueue::start(&db, cfg, Arc::new(Utc::now))?);
+        self.attach_printing(queue);
+        Ok(())
+    }
+
+    fn attach_printing(&mut self, queue: Arc<PrintQueue>) {
+        let events = self.print_events.clone();
+        queue.set_listener(Arc::new(move |ev: PrintEvent| {
+            *events.lock().unwrap_or_else(PoisonError::into_inner) = Some(ev);
+        }));
+        self.station
+            .set_label_service(Arc::new(Printing::new(queue.clone())));
+        self.printing = Some(queue);
+    }
+
+    /// Stops the devices and services (also done when the app is dropped).
+    pub fn shutdown(&mut self) {
+        self.hw.stop();
+        if let Some(q) = self.printing.take() {
+            q.stop();
+        }
     }
 
     /// Demo printing: the shipping-label template rendered to PDF files in `labels/` of the
@@ -1006,13 +1175,7 @@ impl App {
         // the station's transactions for the write lock.
         let db = self.data_dir.join(DEMO_PRINT_DB_FILE).display().to_string();
         let queue = Arc::new(PrintQueue::start(&db, cfg, Arc::new(Utc::now))?);
-        let events = self.print_events.clone();
-        queue.set_listener(Arc::new(move |ev: PrintEvent| {
-            *events.lock().unwrap_or_else(PoisonError::into_inner) = Some(ev);
-        }));
-        self.station
-            .set_label_service(Arc::new(Printing::new(queue.clone())));
-        self.printing = Some(queue);
+        self.attach_printing(queue);
         Ok(())
     }
 
@@ -1058,6 +1221,7 @@ impl App {
             last_print_key: None,
             last_weight_sent: None,
             dirty: false,
+            hw: Hardware::default(),
         })
     }
 
@@ -1138,6 +1302,10 @@ impl App {
                 if let Some(e) = before.expected_g {
                     self.tally.variance_sum_g += (weight_g.get() - e.get()).abs();
                     self.tally.variance_n += 1;
+                }
+                // The result is in the outbox: send it now rather than at the next poll.
+                if let Some(sync) = &self.hw.sync {
+                    sync.kick();
                 }
             }
         }
@@ -1390,12 +1558,22 @@ impl App {
             .as_deref()
             .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
             .map(|t| (now - t.with_timezone(&Utc)).num_seconds());
+        let online = if self.hw.sync.is_some() {
+            // The sync thread's own word: it reports errors as they happen and successes
+            // (deliveries, orders downloaded), so online means no error since the last success.
+            self.hw.sync_error.is_none()
+        } else {
+            last_success_age_s.is_some_and(|a| a < ONLINE_FOR_S) && status.last_error.is_none()
+        };
         Ok(QueueView {
-            online: last_success_age_s.is_some_and(|a| a < 120) && status.last_error.is_none(),
+            online,
             pending: status.pending + status.in_flight,
             oldest_age_s: status.oldest_pending_age_s,
             last_success_age_s,
-            last_error: status.last_error,
+            last_error: status
+                .last_error
+                .or_else(|| self.hw.sync_error.clone())
+                .or_else(|| self.hw.sync_start_error.clone()),
             dead: dead
                 .into_iter()
                 .map(|d| DeadView {
@@ -1413,7 +1591,12 @@ impl App {
     pub fn view(&mut self, now: DateTime<Utc>) -> Result<AppView> {
         let v = self.station.view();
         let queue = self.queue_status(now)?;
-        let alarm = self.alarm_view(&v);
+        let mut alarm = self.alarm_view(&v);
+        if let Some(f) = self.hw.flagged.front() {
+            if alarm.as_ref().is_none_or(|a| a.class != AlarmClass::Stop) {
+                alarm = Some(flagged_alarm(f, self.alarm_seq));
+            }
+        }
         Ok(AppView {
             seq: self.seq,
             demo: self.demo,
@@ -1515,13 +1698,32 @@ impl App {
         let (scans, released) = self.drain_wedge();
         let scanned = !scans.is_empty();
         for code in scans {
-            self.handle(Intent::Scan { code }, now)?;
+            if let Some(code) = self.through_pipeline(code) {
+                self.handle(Intent::Scan { code }, now)?;
+            }
         }
         Ok(WedgeResult {
             scanned,
             released,
             view: if scanned { Some(self.view(now)?) } else { None },
         })
+    }
+
+    /// Runs a wedge scan through the scanner hub's pipeline (shared numbering and
+    /// de-duplication with the other sources). `None`: a double read, dropped.
+    fn through_pipeline(&mut self, code: String) -> Option<String> {
+        let Some(hub) = self.hw.hub.as_mut() else {
+            return Some(code);
+        };
+        let at_ms = hub.now_ms();
+        match hub.push(RawScan {
+            code,
+            source: SourceKind::Wedge,
+            at_ms,
+        }) {
+            HubEvent::Scan(s) => Some(s.code),
+            _ => None,
+        }
     }
 
     fn drain_wedge(&mut self) -> (Vec<String>, Vec<WedgeKey>) {
@@ -1576,6 +1778,9 @@ impl App {
     /// Re-weigh: the next stable weight is captured again even if it did not change.
     pub fn reweigh(&mut self, now: DateTime<Utc>) -> Result<AppView> {
         self.capture.rearm();
+        if let Some(scale) = &self.hw.scale {
+            scale.rearm()?;
+        }
         if let Some(s) = self.scale.as_mut() {
             if let Some(p) = s.placed.as_mut() {
                 // The parcel is lifted and put back: it settles again.
@@ -1605,6 +1810,18 @@ impl App {
 
     /// Acknowledge the alarm on screen.
     pub fn acknowledge(&mut self, now: DateTime<Utc>) -> Result<AppView> {
+        // A flagged result is acknowledged on its own (one at a time, oldest first), unless a
+        // stop alarm of the open order is on screen above it.
+        let station_stop = self
+            .station
+            .view()
+            .alarm
+            .as_ref()
+            .is_some_and(|a| a.alarm == AlarmClass::Stop);
+        if !station_stop && self.hw.flagged.pop_front().is_some() {
+            self.alarm_seq += 1;
+            return self.view(now);
+        }
         self.handle(Intent::Acknowledge, now)?;
         self.view(now)
     }
@@ -1679,9 +1896,12 @@ impl App {
             let _ = self.out.send(AppEvent::Released(released));
         }
         for code in scans {
-            self.handle(Intent::Scan { code }, now)?;
-            changed = true;
+            if let Some(code) = self.through_pipeline(code) {
+                self.handle(Intent::Scan { code }, now)?;
+                changed = true;
+            }
         }
+        changed |= self.step_hardware(now)?;
         while let Some(ev) = self.capture.poll() {
             match ev {
                 CaptureEvent::Live(r) => {
@@ -1709,6 +1929,112 @@ impl App {
                 }
                 CaptureEvent::Stale { .. } => {}
             }
+        }
+        Ok(changed)
+    }
+
+    /// Reads what the configured devices and the sync thread reported since the last tick:
+    /// captured weights and scans go to the station, live readings and queue changes to the
+    /// window. Returns whether the view changed.
+    fn step_hardware(&mut self, now: DateTime<Utc>) -> Result<bool> {
+        let mut changed = false;
+        let scale_events: Vec<ScaleEvent> = self
+            .hw
+            .scale_rx
+            .as_ref()
+            .map(|rx| rx.try_iter().collect())
+            .unwrap_or_default();
+        for ev in scale_events {
+            match ev {
+                ScaleEvent::Weight(intent) => {
+                    self.handle(intent, now)?;
+                    changed = true;
+                }
+                ScaleEvent::Live(w) => {
+                    let grams = w.grams.unwrap_or(0);
+                    if self.last_weight_sent != Some((grams, w.stable)) {
+                        self.last_weight_sent = Some((grams, w.stable));
+                        let _ = self.out.send(AppEvent::Weight(WeightReading {
+                            grams,
+                            stable: w.stable,
+                            at_ms: App::ms(now),
+                        }));
+                    }
+                }
+                ScaleEvent::Status(st) => {
+                    self.hw.scale_status = Some(st);
+                    changed = true;
+                }
+                ScaleEvent::Stale => {
+                    if let Some(st) = self.hw.scale_status.as_mut() {
+                        st.detail = "no readings (stale)".into();
+                    }
+                }
+            }
+        }
+        let hub_events = self
+            .hw
+            .hub
+            .as_mut()
+            .map(ScannerHub::drain)
+            .unwrap_or_default();
+        for ev in hub_events {
+            match ev {
+                HubEvent::Scan(s) => {
+                    self.handle(Intent::Scan { code: s.code }, now)?;
+                    changed = true;
+                }
+                HubEvent::DoubleRead { .. } => {}
+                HubEvent::Connected { .. } | HubEvent::Error { .. } | HubEvent::Ended { .. } => {
+                    changed = true;
+                }
+            }
+        }
+        let sync_events: Vec<SyncEvent> = self
+            .hw
+            .sync_rx
+            .as_ref()
+            .map(|rx| rx.try_iter().collect())
+            .unwrap_or_default();
+        let mut queue_changed = false;
+        for ev in sync_events {
+            queue_changed = true;
+            match ev {
+                SyncEvent::Delivered { .. } => {
+                    self.hw.sync_ok_at = Some(now);
+                    self.hw.sync_error = None;
+                }
+                SyncEvent::OrdersSynced { .. } => {
+                    self.hw.sync_ok_at = Some(now);
+                    self.hw.sync_error = None;
+                    // An interception or cancellation of the open order shows at once.
+                    let before = self.station.view();
+                    let outcomes = self.station.refresh_order(now)?;
+                    if !outcomes.is_empty() {
+                        self.absorb(&outcomes, &before);
+                        while self.events.try_recv().is_ok() {}
+                        changed = true;
+                    }
+                }
+                SyncEvent::Flagged(f) => {
+                    self.history.push_front(HistoryItem {
+                        at: hhmmss(now),
+                        order_no: Some(f.order_no.clone()),
+                        outcome: format!("order_{}", f.flag),
+                        detail: flagged_detail(&f),
+                    });
+                    self.history.truncate(HISTORY_LEN);
+                    self.alarm_seq += 1;
+                    self.hw.flagged.push_back(f);
+                    changed = true;
+                }
+                SyncEvent::Error(e) => self.hw.sync_error = Some(e),
+            }
+        }
+        if queue_changed {
+            let q = self.queue_status(now)?;
+            let _ = self.out.send(AppEvent::Queue(q));
+            changed = true;
         }
         Ok(changed)
     }
@@ -1747,8 +2073,83 @@ impl App {
                 status: "ok".into(),
                 detail: "any window focus".into(),
             });
+            self.hardware_devices(&mut v);
         }
         Ok(v)
+    }
+
+    fn hardware_devices(&self, v: &mut Vec<DeviceView>) {
+        let cfg = self.station.config();
+        if let Some(hub) = &self.hw.hub {
+            for (i, st) in hub.status().iter().enumerate() {
+                v.push(DeviceView {
+                    id: format!("scanner-{i}"),
+                    kind: "scanner".into(),
+                    name: st.source.clone(),
+                    status: st.status.clone(),
+                    detail: format!("{} · {} scans", st.detail, st.scans),
+                });
+            }
+        } else if let Some(e) = &self.hw.hub_error {
+            v.push(DeviceView {
+                id: "scanner-0".into(),
+                kind: "scanner".into(),
+                name: cfg.scanner.sources.join(", "),
+                status: "error".into(),
+                detail: e.clone(),
+            });
+        }
+        if cfg.scale.is_configured() {
+            let name = cfg
+                .scale
+                .port
+                .clone()
+                .unwrap_or_else(|| cfg.scale.protocol.clone());
+            let (status, detail) = match (&self.hw.scale_error, &self.hw.scale_status) {
+                (Some(e), _) => ("error", e.clone()),
+                (None, None) => ("offline", "connecting".to_string()),
+                (None, Some(st)) => {
+                    let (g, stable) = self.last_weight_sent.unwrap_or((0, true));
+                    let proto = st
+                        .protocol
+                        .map(|p| p.name().to_string())
+                        .unwrap_or_default();
+                    if st.connected {
+                        (
+                            "ok",
+                            format!(
+                                "{proto} {} · {g} g · {}",
+                                st.detail,
+                                if stable { "stable" } else { "motion" }
+                            ),
+                        )
+                    } else {
+                        ("offline", st.detail.clone())
+                    }
+                }
+            };
+            v.push(DeviceView {
+                id: "scale".into(),
+                kind: "scale".into(),
+                name,
+                status: status.into(),
+                detail,
+            });
+        }
+        if cfg.labels.enabled {
+            let (status, detail) = match (&self.hw.printer_error, &self.printing) {
+                (Some(e), _) => ("error", e.clone()),
+                (None, Some(_)) => ("ok", cfg.labels.template.display().to_string()),
+                (None, None) => ("offline", String::new()),
+            };
+            v.push(DeviceView {
+                id: "printer".into(),
+                kind: "printer".into(),
+                name: cfg.labels.printer.clone(),
+                status: status.into(),
+                detail,
+            });
+        }
     }
 
     /// Diagnostics: protocol probe or test print.
@@ -1942,6 +2343,27 @@ impl App {
         let q = self.queue_status(now)?;
         let _ = self.out.send(AppEvent::Queue(q.clone()));
         Ok(q)
+    }
+}
+
+impl Drop for App {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+/// A language-neutral detail for a flagged result.
+fn flagged_detail(f: &Flagged) -> String {
+    format!("{} · {} · {}", f.order_no, f.result_id, f.created_at)
+}
+
+/// The stop alarm for a result packed for an order cancelled or intercepted meanwhile.
+fn flagged_alarm(f: &Flagged, seq: u64) -> AlarmView {
+    AlarmView {
+        seq,
+        class: AlarmClass::Stop,
+        outcome: format!("order_{}", f.flag),
+        detail: flagged_detail(f),
     }
 }
 
@@ -2208,10 +2630,10 @@ mod tests {
         assert_eq!(v.pack.state, "verifying");
         app.scan("6901230010002", at(200)).unwrap();
         app.scan("6901230010002", at(400)).unwrap();
-        // A known SKU of another order: warn alarm, nothing counted.
+        // A known SKU of another order: stop alarm, nothing counted.
         let v = app.scan("6901230012747", at(600)).unwrap();
         assert_eq!(v.verdict.as_ref().unwrap().outcome, "wrong_item");
-        assert_eq!(v.alarm.as_ref().unwrap().class, AlarmClass::Warn);
+        assert_eq!(v.alarm.as_ref().unwrap().class, AlarmClass::Stop);
         assert_eq!(v.pack.lines[0].scanned, 2);
         let v = app.acknowledge(at(700)).unwrap();
         assert!(v.alarm.is_none());
