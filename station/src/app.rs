@@ -14,6 +14,14 @@
 //! Demo mode (no hardware configured): a fresh SQLite file seeded with the bundled demo orders,
 //! a simulated MT-SICS scale whose bytes go through the real decoder and auto-capture
 //! ([`drivers::scale`]), a panel of sample barcodes, and labels rendered to files.
+//!
+//! Configured mode (a `station.toml`): the rate cards of `[rates]` quote each pack, `[labels]`
+//! prints through a [`PrintQueue`] (job log in its own database file, [`PRINT_DB_FILE`]), the
+//! `[scale]` device thread's captures become weight intents on this thread, `[scanner]` sources
+//! and the window's keyboard wedge share one [`ScannerHub`] pipeline (double reads dropped,
+//! scans numbered), and `[order_center]` runs the sync thread: kicked after each recorded pack,
+//! its order downloads re-check the open order, and a result packed for an order cancelled or
+//! intercepted meanwhile raises a stop alarm. Every thread is stopped when the app is dropped.
 
 use crate::config::StationConfig;
 use crate::devices::scale::{ScaleDevice, ScaleEvent, ScaleStatus};
