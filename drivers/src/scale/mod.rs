@@ -365,6 +365,22 @@ pub(crate) mod test_util {
         out
     }
 
+    /// Decodes `input` fed whole and fed byte by byte with fresh decoders from `make`, and checks
+    /// both against the expected one-line [`summary`] of each frame.
+    pub fn check_whole_and_bytewise<D: FrameDecoder>(
+        make: impl Fn() -> D,
+        input: &[u8],
+        expected: &[&str],
+    ) {
+        let got: Vec<String> = decode_all(&mut make(), input).iter().map(summary).collect();
+        assert_eq!(got, expected, "input {:?}", String::from_utf8_lossy(input));
+        let got: Vec<String> = decode_bytewise(&mut make(), input)
+            .iter()
+            .map(summary)
+            .collect();
+        assert_eq!(got, expected, "bytewise");
+    }
+
     fn opt(b: Option<bool>) -> &'static str {
         match b {
             Some(true) => "true",

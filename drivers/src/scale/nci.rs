@@ -204,19 +204,10 @@ pub fn encode_reply(value: Option<Decimal>, unit: Unit, status: Status) -> Vec<u
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scale::test_util::{decode_all, decode_bytewise, summary};
+    use crate::scale::test_util::check_whole_and_bytewise;
 
     fn check(input: &[u8], expected: &[&str]) {
-        let got: Vec<String> = decode_all(&mut Decoder::new(), input)
-            .iter()
-            .map(summary)
-            .collect();
-        assert_eq!(got, expected, "input {:?}", String::from_utf8_lossy(input));
-        let got: Vec<String> = decode_bytewise(&mut Decoder::new(), input)
-            .iter()
-            .map(summary)
-            .collect();
-        assert_eq!(got, expected, "bytewise");
+        check_whole_and_bytewise(Decoder::new, input, expected);
     }
 
     #[test]
