@@ -1,6 +1,7 @@
 //! Time per label per format (layout + render) for the shipped express label, and the PDF
 //! size. Goals: PDF ≤ 5 ms and ≤ 50 KB with CJK text; TSPL/ZPL ≤ 0.5 ms.
-//! Run: `cargo bench -p packbench-labels --bench render -- --warm-up-time 1 --measurement-time 3`.
+//! Run: `cargo bench -p packbench-labels --bench render -- --warm-up-time 1 --measurement-time 3`
+//! (`PACKBENCH_CJK_FONT=PATH[#FACE]` measures another CJK font).
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 use criterion::{criterion_group, criterion_main, Criterion};

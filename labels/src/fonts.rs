@@ -31,20 +31,25 @@ pub struct FontConfig {
 pub type Candidate = (&'static str, u32, Option<&'static str>, u32, &'static str);
 
 /// Font files searched, in order, when no path is configured.
+///
+/// WenQuanYi Micro Hei comes first: a 5 MB TrueType (glyf) face subsets much faster than the
+/// CFF outlines of Noto Sans CJK's 20 MB collections (express label PDF 3.7 ms and 25 KB
+/// against 6.8 ms and 32 KB with Noto's regular + bold faces, `labels/benches/render.rs`) and
+/// keeps 35 MB less font data resident in the app. Noto remains the fallback.
 pub const CANDIDATES: &[Candidate] = &[
-    (
-        "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
-        2,
-        Some("/usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc"),
-        2,
-        "fonts-noto-cjk",
-    ),
     (
         "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
         0,
         None,
         0,
         "fonts-wqy-microhei",
+    ),
+    (
+        "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+        2,
+        Some("/usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc"),
+        2,
+        "fonts-noto-cjk",
     ),
     (
         "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
@@ -300,7 +305,7 @@ impl Fonts {
             .map(|(p, _, _, _, pkg)| format!("{p} ({pkg})"))
             .collect();
         Err(Error::Font(format!(
-            "no CJK font found; install fonts-noto-cjk (apt-get install fonts-noto-cjk), set \
+            "no CJK font found; install fonts-wqy-microhei or fonts-noto-cjk (apt-get install …), set \
              [labels.font] path in the config or {FONT_ENV}=PATH[#INDEX]. Tried: {}",
             tried.join(", ")
         )))
