@@ -150,27 +150,8 @@ impl JstAdapter {
 
     /// The `biz` element for one result, or why it cannot be sent.
     fn biz_item(&self, it: &Outgoing) -> Result<(String, String), String> {
-        let l_id = it
-            .payload
-            .get(&self.cfg.waybill_field)
-            .and_then(Value::as_str)
-            .filter(|s| !s.is_empty())
-            .ok_or_else(|| {
-                format!(
-                    "no waybill number ({}) in the result",
-                    self.cfg.waybill_field
-                )
-            })?;
-        let grams = it
-            .payload
-            .get(&self.cfg.weight_field)
-            .and_then(Value::as_i64)
-            .ok_or_else(|| {
-                format!(
-                    "no integer weight ({}) in the result",
-                    self.cfg.weight_field
-                )
-            })?;
+        let (l_id, grams) =
+            it.waybill_and_grams(&self.cfg.waybill_field, &self.cfg.weight_field)?;
         let mut s = format!(
             "{{\"l_id\":{},\"weight\":{},\"type\":{},\"channel\":{}",
             Value::String(l_id.to_string()),

@@ -46,6 +46,30 @@ pub struct Outgoing {
     pub payload: serde_json::Map<String, serde_json::Value>,
 }
 
+impl Outgoing {
+    /// The waybill number and the integer weight in grams that the vendor weigh uploads need,
+    /// read from the (mapped) payload fields named by the adapter's configuration; or why the
+    /// result cannot be sent.
+    pub fn waybill_and_grams(
+        &self,
+        waybill_field: &str,
+        weight_field: &str,
+    ) -> Result<(&str, i64), String> {
+        let waybill = self
+            .payload
+            .get(waybill_field)
+            .and_then(serde_json::Value::as_str)
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| format!("no waybill number ({waybill_field}) in the result"))?;
+        let grams = self
+            .payload
+            .get(weight_field)
+            .and_then(serde_json::Value::as_i64)
+            .ok_or_else(|| format!("no integer weight ({weight_field}) in the result"))?;
+        Ok((waybill, grams))
+    }
+}
+
 /// What the order center said about one item.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ItemOutcome {

@@ -165,27 +165,7 @@ impl WdtAdapter {
 
     /// The JSON body (positional arguments) for one result.
     pub fn body(&self, it: &Outgoing) -> Result<String, String> {
-        let no = it
-            .payload
-            .get(&self.cfg.waybill_field)
-            .and_then(Value::as_str)
-            .filter(|s| !s.is_empty())
-            .ok_or_else(|| {
-                format!(
-                    "no waybill number ({}) in the result",
-                    self.cfg.waybill_field
-                )
-            })?;
-        let grams = it
-            .payload
-            .get(&self.cfg.weight_field)
-            .and_then(Value::as_i64)
-            .ok_or_else(|| {
-                format!(
-                    "no integer weight ({}) in the result",
-                    self.cfg.weight_field
-                )
-            })?;
+        let (no, grams) = it.waybill_and_grams(&self.cfg.waybill_field, &self.cfg.weight_field)?;
         let kg = grams_to_kg_text(grams);
         let s = |v: &str| Value::String(v.to_string()).to_string();
         Ok(match self.cfg.method {
