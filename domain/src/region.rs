@@ -115,6 +115,26 @@ impl ProvinceCode {
     }
 }
 
+/// Deserialises a region code written either as a number or as a string (code or name).
+fn deserialize_code<'de, D: Deserializer<'de>, T>(
+    d: D,
+    from_number: impl FnOnce(u64) -> Option<T>,
+    from_text: impl FnOnce(&str) -> Option<T>,
+    unknown: &'static str,
+) -> Result<T, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        N(u64),
+        S(String),
+    }
+    let parsed = match Raw::deserialize(d)? {
+        Raw::N(n) => from_number(n),
+        Raw::S(s) => from_text(&s),
+    };
+    parsed.ok_or_else(|| serde::de::Error::custom(unknown))
+}
+
 impl fmt::Display for ProvinceCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{:02}", self.0)
@@ -129,19 +149,12 @@ impl Serialize for ProvinceCode {
 
 impl<'de> Deserialize<'de> for ProvinceCode {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Raw {
-            N(u64),
-            S(String),
-        }
-        let parsed = match Raw::deserialize(d)? {
-            Raw::N(n) => u8::try_from(n).ok().and_then(ProvinceCode::new),
-            Raw::S(s) => ProvinceCode::parse(&s),
-        };
-        parsed.ok_or_else(|| {
-            serde::de::Error::custom("unknown province (expected a GB/T 2260 code or a name)")
-        })
+        deserialize_code(
+            d,
+            |n| u8::try_from(n).ok().and_then(ProvinceCode::new),
+            ProvinceCode::parse,
+            "unknown province (expected a GB/T 2260 code or a name)",
+        )
     }
 }
 
@@ -203,19 +216,12 @@ impl Serialize for CityCode {
 
 impl<'de> Deserialize<'de> for CityCode {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Raw {
-            N(u64),
-            S(String),
-        }
-        let parsed = match Raw::deserialize(d)? {
-            Raw::N(n) => u16::try_from(n).ok().and_then(CityCode::new),
-            Raw::S(s) => CityCode::parse(&s),
-        };
-        parsed.ok_or_else(|| {
-            serde::de::Error::custom("unknown city (expected a 4-digit code or a unique city name)")
-        })
+        deserialize_code(
+            d,
+            |n| u16::try_from(n).ok().and_then(CityCode::new),
+            CityCode::parse,
+            "unknown city (expected a 4-digit code or a unique city name)",
+        )
     }
 }
 
