@@ -188,6 +188,8 @@ pub struct StationConfig {
     pub rates: crate::rating::RatesConfig,
     /// The order center (`[order_center]`): adapter, URL, batching, backoff, order feed, field mapping.
     pub order_center: crate::sync::config::OrderCenterConfig,
+    /// Shifts (`[shift]`): the station's UTC offset and local shift starts, for the shift report.
+    pub shift: crate::store::report::ShiftConfig,
 }
 
 impl Default for StationConfig {
@@ -210,6 +212,7 @@ impl Default for StationConfig {
             labels: crate::printing::LabelsConfig::default(),
             rates: crate::rating::RatesConfig::default(),
             order_center: crate::sync::config::OrderCenterConfig::default(),
+            shift: crate::store::report::ShiftConfig::default(),
         }
     }
 }
@@ -334,6 +337,7 @@ impl StationConfig {
         self.order_center
             .validate()
             .map_err(|m| bad("order_center", m))?;
+        self.shift.resolve().map_err(|m| bad("shift", m))?;
         Ok(())
     }
 

@@ -10,6 +10,7 @@
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod config_edit;
 pub mod db;
 pub mod devices;
 pub mod error;

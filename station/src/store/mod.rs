@@ -10,6 +10,7 @@
 pub mod audit;
 pub mod import;
 pub mod orders;
+pub mod report;
 pub mod results;
 
 use crate::db::Migration;
@@ -19,4 +20,5 @@ pub const MIGRATIONS: &[Migration] = &[
     orders::MIGRATIONS[0],
     results::MIGRATIONS[0],
     audit::MIGRATIONS[0],
+    report::MIGRATIONS[0],
 ];
