@@ -5,6 +5,7 @@
 //! and never panics. Transports own the port and the thread; decoders own the meaning.
 //! This crate knows nothing about orders.
 
+pub mod light;
 pub mod printer;
 pub mod scale;
 pub mod scanner;
