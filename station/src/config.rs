@@ -190,6 +190,8 @@ pub struct StationConfig {
     pub order_center: crate::sync::config::OrderCenterConfig,
     /// Shifts (`[shift]`): the station's UTC offset and local shift starts, for the shift report.
     pub shift: crate::store::report::ShiftConfig,
+    /// The tower light (`[tower_light]`): relay board port, protocol, channels, buzzer and warning times.
+    pub tower_light: crate::devices::light::TowerLightConfig,
 }
 
 impl Default for StationConfig {
@@ -212,6 +214,7 @@ impl Default for StationConfig {
             labels: crate::printing::LabelsConfig::default(),
             rates: crate::rating::RatesConfig::default(),
             order_center: crate::sync::config::OrderCenterConfig::default(),
+            tower_light: crate::devices::light::TowerLightConfig::default(),
             shift: crate::store::report::ShiftConfig::default(),
         }
     }
@@ -337,6 +340,10 @@ impl StationConfig {
         self.order_center
             .validate()
             .map_err(|m| bad("order_center", m))?;
+        self.tower_light.validate().map_err(|e| match e {
+            Error::Invalid { place, message } => bad(&place, message),
+            other => other,
+        })?;
         self.shift.resolve().map_err(|m| bad("shift", m))?;
         Ok(())
     }

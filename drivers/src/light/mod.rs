@@ -223,17 +223,23 @@ impl RelayProtocol {
     }
 }
 
-/// Relay channels (1-based) of each output; `None` = not wired.
+/// Relay channels (1-based) of each output; `None` = not wired. In a configuration table an
+/// output left out is not wired (`{ green = 1, red = 2 }` has no yellow lamp and no buzzer);
+/// the whole table left out is the usual wiring ([`Channels::default`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(deny_unknown_fields)]
 pub struct Channels {
     /// Green lamp.
+    #[serde(default)]
     pub green: Option<u8>,
     /// Yellow lamp.
+    #[serde(default)]
     pub yellow: Option<u8>,
     /// Red lamp.
+    #[serde(default)]
     pub red: Option<u8>,
     /// Buzzer.
+    #[serde(default)]
     pub buzzer: Option<u8>,
 }
 
