@@ -342,7 +342,301 @@ pub(super) fn validate_cards(cards: &[RateCard], file: &str) -> Result<(), Ratin
 mod sheet;
 
 use sheet::decode_text;
-pub use sheet::{column_letter, import_csv, import_sheet, import_workbook, CellValue, Sheet};
+pub use sheet::{
+    column_letter, import_csv, import_csv_into, import_sheet, import_sheet_into, import_workbook,
+    import_workbook_into, CellValue, Sheet,
+};
+
+// ---------------------------------------------------------------------------------------------
+// Import with every problem and progress
+// ---------------------------------------------------------------------------------------------
+
+/// How many problems an import lists (the rest are counted).
+pub const MAX_IMPORT_ISSUES: usize = 200;
+
+/// Rows between two progress reports.
+pub const PROGRESS_EVERY_ROWS: u64 = 250;
+
+/// Problems found during an import (the first `cap` kept, the rest counted) and its progress
+/// (rows read of rows known), reported through a callback every [`PROGRESS_EVERY_ROWS`] rows
+/// and at the end.
+pub struct Collect<'a> {
+    errors: Vec<RatingError>,
+    pushed: u64,
+    cap: usize,
+    read: u64,
+    total: u64,
+    reported: u64,
+    progress: &'a mut dyn FnMut(u64, u64),
+}
+
+impl std::fmt::Debug for Collect<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Collect")
+            .field("errors", &self.errors)
+            .field("pushed", &self.pushed)
+            .field("read", &self.read)
+            .field("total", &self.total)
+            .finish()
+    }
+}
+
+impl<'a> Collect<'a> {
+    /// Keeps up to `cap` problems; `progress(rows_read, rows_total)` is called as rows are read.
+    pub fn new(cap: usize, progress: &'a mut dyn FnMut(u64, u64)) -> Collect<'a> {
+        Collect {
+            errors: Vec::new(),
+            pushed: 0,
+            cap,
+            read: 0,
+            total: 0,
+            reported: 0,
+            progress,
+        }
+    }
+
+    /// Records a problem. A card-validation error with several problems counts as several.
+    pub fn push(&mut self, e: RatingError) {
+        match e {
+            RatingError::Card { file, errors } if errors.len() > 1 => {
+                for one in errors {
+                    self.push(RatingError::Card {
+                        file: file.clone(),
+                        errors: vec![one],
+                    });
+                }
+            }
+            e => {
+                self.pushed += 1;
+                if self.errors.len() < self.cap {
+                    self.errors.push(e);
+                }
+            }
+        }
+    }
+
+    /// Problems recorded (kept or not).
+    pub fn count(&self) -> u64 {
+        self.pushed
+    }
+
+    /// No problem so far.
+    pub fn is_empty(&self) -> bool {
+        self.pushed == 0
+    }
+
+    /// Rows read so far.
+    pub fn read(&self) -> u64 {
+        self.read
+    }
+
+    /// Rows known so far.
+    pub fn total(&self) -> u64 {
+        self.total
+    }
+
+    /// More rows to read.
+    pub fn add_total(&mut self, rows: usize) {
+        self.total += u64::try_from(rows).unwrap_or(u64::MAX);
+        self.report(false);
+    }
+
+    /// Rows read.
+    pub fn advance(&mut self, rows: usize) {
+        self.read = (self.read + u64::try_from(rows).unwrap_or(0)).min(self.total.max(self.read));
+        self.report(false);
+    }
+
+    fn report(&mut self, force: bool) {
+        if force || self.read >= self.reported + PROGRESS_EVERY_ROWS || self.read == self.total {
+            if force || self.read != self.reported || self.read == 0 {
+                (self.progress)(self.read, self.total);
+            }
+            self.reported = self.read;
+        }
+    }
+
+    /// Marks every known row read and reports it.
+    pub fn finish(&mut self) {
+        self.read = self.total.max(self.read);
+        self.report(true);
+    }
+
+    /// The first problem, if any.
+    pub fn into_first(self) -> Option<RatingError> {
+        self.errors.into_iter().next()
+    }
+
+    /// The problems kept, as structured items, and how many more there were.
+    pub fn into_issues(self) -> (Vec<ImportIssue>, u64) {
+        let more = self.pushed.saturating_sub(self.errors.len() as u64);
+        (self.errors.iter().map(ImportIssue::from).collect(), more)
+    }
+}
+
+/// One problem of an import, with its place, for the settings page's table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ImportIssue {
+    /// File.
+    pub file: String,
+    /// Sheet (`csv` for CSV files), when the problem is in a sheet.
+    pub sheet: Option<String>,
+    /// 1-based row (line for TOML/JSON/CSV syntax errors).
+    pub row: Option<u64>,
+    /// Column letter (spreadsheets) or column number (text files).
+    pub column: Option<String>,
+    /// The column's header (or the key of a key/value row).
+    pub header: Option<String>,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl From<&RatingError> for ImportIssue {
+    fn from(e: &RatingError) -> ImportIssue {
+        let plain = |file: &str, message: String| ImportIssue {
+            file: file.to_string(),
+            sheet: None,
+            row: None,
+            column: None,
+            header: None,
+            message,
+        };
+        match e {
+            RatingError::Cell(c) => ImportIssue {
+                file: c.file.clone(),
+                sheet: Some(c.sheet.clone()),
+                row: Some(c.row as u64),
+                column: Some(c.column.clone()),
+                header: Some(c.header.clone()).filter(|h| !h.is_empty()),
+                message: c.message.clone(),
+            },
+            RatingError::Sheet {
+                file,
+                sheet,
+                message,
+            } => ImportIssue {
+                sheet: Some(sheet.clone()),
+                ..plain(file, message.clone())
+            },
+            RatingError::Parse { place, message } => {
+                // `file:line:column` or `file:line`.
+                let mut parts = place.rsplitn(3, ':');
+                let (a, b, rest) = (parts.next(), parts.next(), parts.next());
+                let num = |s: Option<&str>| s.and_then(|s| s.parse::<u64>().ok());
+                match (num(a), num(b), rest) {
+                    (Some(col), Some(line), Some(file)) => ImportIssue {
+                        row: Some(line),
+                        column: Some(col.to_string()),
+                        ..plain(file, message.clone())
+                    },
+                    (Some(line), _, _) => {
+                        let file = place.rsplit_once(':').map_or(place.as_str(), |(f, _)| f);
+                        ImportIssue {
+                            row: Some(line).filter(|l| *l > 0),
+                            ..plain(file, message.clone())
+                        }
+                    }
+                    _ => plain(place, message.clone()),
+                }
+            }
+            RatingError::Card { file, errors } => plain(file, join_errors(errors)),
+            RatingError::Io { path, source } => plain(path, source.to_string()),
+            RatingError::Workbook { file, message } => plain(file, message.clone()),
+            RatingError::Unsupported { path } => plain(path, e.to_string()),
+        }
+    }
+}
+
+/// Why an import changed nothing: its problems (the first [`MAX_IMPORT_ISSUES`]), how many
+/// more there were, and how far it read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ImportFailure {
+    /// Problems, in the order found.
+    pub issues: Vec<ImportIssue>,
+    /// Problems not listed.
+    pub more: u64,
+    /// Rows read.
+    pub rows: u64,
+}
+
+/// A file imported: its cards, notes and rows read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Imported {
+    /// The file's cards and notes.
+    pub file: LoadedFile,
+    /// Rows read (1 for TOML/JSON files).
+    pub rows: u64,
+}
+
+/// Loads one card file, collecting every problem (up to `cap`) instead of stopping at the
+/// first, and reporting progress as `progress(rows_read, rows_total)`.
+pub fn import_file(
+    path: &Path,
+    cap: usize,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<Imported, ImportFailure> {
+    let file = path.display().to_string();
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_default();
+    let mut found = Collect::new(cap, progress);
+    let read = |found: &mut Collect<'_>| match std::fs::read(path) {
+        Ok(b) => Some(b),
+        Err(source) => {
+            found.push(RatingError::Io {
+                path: file.clone(),
+                source,
+            });
+            None
+        }
+    };
+    let loaded = match ext.as_str() {
+        "toml" | "json" => read(&mut found).and_then(|bytes| {
+            found.add_total(1);
+            let text = decode_text(&bytes);
+            match parse_cards(&text, ext == "json", &file) {
+                Ok(cards) => {
+                    found.advance(1);
+                    Some(LoadedFile {
+                        path: file.clone(),
+                        cards,
+                        notes: Vec::new(),
+                    })
+                }
+                Err(e) => {
+                    found.push(e);
+                    None
+                }
+            }
+        }),
+        "csv" => read(&mut found).and_then(|bytes| {
+            let loaded = import_csv_into(&bytes, &file, &mut found)?;
+            match validate_cards(&loaded.cards, &file) {
+                Ok(()) => Some(loaded),
+                Err(e) => {
+                    found.push(e);
+                    None
+                }
+            }
+        }),
+        "xlsx" | "xlsm" | "xls" | "xlsb" | "ods" => import_workbook_into(path, &mut found),
+        _ => {
+            found.push(RatingError::Unsupported { path: file.clone() });
+            None
+        }
+    };
+    found.finish();
+    let rows = found.read();
+    match loaded {
+        Some(file) if found.is_empty() => Ok(Imported { file, rows }),
+        _ => {
+            let (issues, more) = found.into_issues();
+            Err(ImportFailure { issues, more, rows })
+        }
+    }
+}
 
 /// Loads one card file by its extension.
 pub fn load_file(path: &Path) -> Result<LoadedFile, RatingError> {
@@ -474,6 +768,23 @@ pub struct LoadSummary {
     pub cards: usize,
 }
 
+/// What [`Rating::import`] did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ImportSummary {
+    /// The file.
+    pub file: String,
+    /// Cards in the file.
+    pub cards: usize,
+    /// Cards in use that they replaced (same carrier, service and effective date).
+    pub replaced: usize,
+    /// Cards in use now.
+    pub total: usize,
+    /// Rows read.
+    pub rows: u64,
+    /// Ignored columns, skipped sheets, defaults applied.
+    pub notes: Vec<String>,
+}
+
 /// The station's rate cards: a book swapped atomically on reload, and the allowed carriers.
 #[derive(Debug)]
 pub struct Rating {
@@ -515,6 +826,61 @@ impl Rating {
         let summary = LoadSummary {
             files: files.len(),
             cards: book.len(),
+        };
+        match self.book.write() {
+            Ok(mut g) => *g = Arc::new(book),
+            Err(poisoned) => *poisoned.into_inner() = Arc::new(book),
+        }
+        Ok(summary)
+    }
+
+    /// Imports one card file into the book in use: its cards replace the cards of the same
+    /// carrier, service and effective date (a corrected sheet), the others stay. Every problem
+    /// of the file (up to `cap`) is reported, with progress as `progress(rows_read, rows_total)`;
+    /// on any problem, including cards that overlap cards in use, nothing changes.
+    pub fn import(
+        &self,
+        path: &Path,
+        cap: usize,
+        progress: &mut dyn FnMut(u64, u64),
+    ) -> Result<ImportSummary, ImportFailure> {
+        let imported = import_file(path, cap, progress)?;
+        let current = self.book();
+        let same = |a: &RateCard, b: &RateCard| {
+            a.carrier == b.carrier && a.service == b.service && a.effective_from == b.effective_from
+        };
+        let mut replaced = 0usize;
+        let mut cards: Vec<RateCard> =
+            Vec::with_capacity(current.len() + imported.file.cards.len());
+        for c in current.cards() {
+            if imported.file.cards.iter().any(|n| same(c, n)) {
+                replaced += 1;
+            } else {
+                cards.push(c.clone());
+            }
+        }
+        cards.extend(imported.file.cards.iter().cloned());
+        let book = RateBook::new(cards).map_err(|errors| {
+            let mut quiet = |_: u64, _: u64| {};
+            let mut found = Collect::new(cap, &mut quiet);
+            found.push(RatingError::Card {
+                file: format!("{} with the cards in use", imported.file.path),
+                errors,
+            });
+            let (issues, more) = found.into_issues();
+            ImportFailure {
+                issues,
+                more,
+                rows: imported.rows,
+            }
+        })?;
+        let summary = ImportSummary {
+            file: imported.file.path.clone(),
+            cards: imported.file.cards.len(),
+            replaced,
+            total: book.len(),
+            rows: imported.rows,
+            notes: imported.file.notes.clone(),
         };
         match self.book.write() {
             Ok(mut g) => *g = Arc::new(book),

@@ -5,7 +5,9 @@
 //! `docs/rate-cards.md`. Nothing here panics on bad input: every problem is a [`RatingError`]
 //! naming file, sheet, row and column.
 
-use super::{parse_decimal, parse_weight, validate_cards, CellError, LoadedFile, RatingError};
+use super::{
+    parse_decimal, parse_weight, validate_cards, CellError, Collect, LoadedFile, RatingError,
+};
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::rates::{
     Above, AboveMode, Areas, Boundary, Bracket, Insurance, Pricing, RateBook, RateCard, Rounding,
@@ -761,7 +763,8 @@ type Header = (usize, Vec<(String, Col)>);
 fn scan_header(
     cx: &SheetCtx<'_>,
     sheet: &Sheet,
-) -> Result<(Meta, Option<Header>, usize), RatingError> {
+    found: &mut Collect<'_>,
+) -> (Meta, Option<Header>, usize) {
     let mut meta = Meta::default();
     let mut header: Option<Header> = None;
     let mut data_start = sheet.rows.len();
@@ -805,12 +808,13 @@ fn scan_header(
                     .cloned()
                     .unwrap_or(CellValue::Empty);
                 if value.is_empty() {
-                    return Err(cx.cell(*row, i, &text, "key without a value".to_string()));
+                    found.push(cx.cell(*row, i, &text, "key without a value".to_string()));
+                } else if let Err(e) = apply_meta(&mut meta, key, &value, cx, *row, i + 1, &text) {
+                    found.push(e);
                 }
-                apply_meta(&mut meta, key, &value, cx, *row, i + 1, &text)?;
             } else if let Some((k, v)) = text.split_once([':', '：']) {
                 if let Some(key) = meta_key(k) {
-                    apply_meta(
+                    if let Err(e) = apply_meta(
                         &mut meta,
                         key,
                         &CellValue::Text(v.to_string()),
@@ -818,12 +822,14 @@ fn scan_header(
                         *row,
                         i,
                         k,
-                    )?;
+                    ) {
+                        found.push(e);
+                    }
                 }
             }
         }
     }
-    Ok((meta, header, data_start))
+    (meta, header, data_start)
 }
 
 /// The weight brackets written in the header, checked for gaps and overlaps:
@@ -878,17 +884,62 @@ fn header_brackets(
 }
 
 /// Imports one sheet. Returns no cards (and no error) when the sheet has no header row at all
-/// (an instructions sheet, say).
+/// (an instructions sheet, say). Stops at the first problem; [`import_sheet_into`] collects
+/// every problem of the sheet.
 pub fn import_sheet(
     file: &str,
     sheet: &Sheet,
     notes: &mut Vec<String>,
 ) -> Result<Vec<RateCard>, RatingError> {
+    let mut quiet = |_: u64, _: u64| {};
+    let mut found = Collect::new(1, &mut quiet);
+    let cards = import_sheet_into(file, sheet, notes, &mut found);
+    match found.into_first() {
+        Some(e) => Err(e),
+        None => Ok(cards),
+    }
+}
+
+/// Imports one sheet, recording every problem (each bad cell of each row, bad key/value rows,
+/// a broken header) in `found` and advancing its progress by the sheet's rows. The cards are
+/// only meaningful when `found` stayed empty.
+pub fn import_sheet_into(
+    file: &str,
+    sheet: &Sheet,
+    notes: &mut Vec<String>,
+    found: &mut Collect<'_>,
+) -> Vec<RateCard> {
+    let before = found.read();
+    let cards = match sheet_cards(file, sheet, notes, found) {
+        Ok(cards) => cards,
+        Err(e) => {
+            found.push(e);
+            Vec::new()
+        }
+    };
+    // Rows not reached (a broken header) count as read.
+    let done = found.read() - before;
+    found.advance(
+        sheet
+            .rows
+            .len()
+            .saturating_sub(usize::try_from(done).unwrap_or(0)),
+    );
+    cards
+}
+
+fn sheet_cards(
+    file: &str,
+    sheet: &Sheet,
+    notes: &mut Vec<String>,
+    found: &mut Collect<'_>,
+) -> Result<Vec<RateCard>, RatingError> {
     let cx = SheetCtx {
         file,
         sheet: &sheet.name,
     };
-    let (meta, header, data_start) = scan_header(&cx, sheet)?;
+    let problems_before = found.count();
+    let (meta, header, data_start) = scan_header(&cx, sheet, found);
     let Some((header_row, cols)) = header else {
         let has_content = sheet
             .rows
@@ -1011,36 +1062,41 @@ pub fn import_sheet(
         .chain(above.map(|(i, _, _)| i))
         .collect();
     let mut priced: Vec<PricedRow> = Vec::new();
-    for (row, cells) in &sheet.rows[data_start..] {
-        let row = *row;
-        if cells.iter().all(CellValue::is_empty) {
-            continue;
-        }
+    let mut bad_rows = 0usize;
+    // One row: `Ok(None)` to skip it, every bad cell of the row as errors.
+    let parse_row = |row: usize,
+                     cells: &[CellValue],
+                     notes: &mut Vec<String>|
+     -> Result<Option<PricedRow>, Vec<RatingError>> {
         let get = |i: usize| cells.get(i).cloned().unwrap_or(CellValue::Empty);
         let no_prices = price_cols.iter().all(|i| get(*i).is_empty());
         let region_text = get(region_col).text();
         if region_text.is_empty() {
             if no_prices {
-                continue;
+                return Ok(None);
             }
-            return Err(cx.cell(
+            return Err(vec![cx.cell(
                 row,
                 region_col,
                 &header_text(region_col),
                 "no destination in a priced row".to_string(),
-            ));
+            )]);
         }
+        let mut errs: Vec<RatingError> = Vec::new();
         let region = match parse_region_cell(&region_text) {
-            Ok(r) => r,
+            Ok(r) => Some(r),
             // A footnote under the table (注：…) has no prices: skip it, with a note.
             Err(_) if no_prices => {
                 notes.push(format!(
                     "sheet {:?}: row {row} skipped (no prices, not a destination): {region_text}",
                     sheet.name
                 ));
-                continue;
+                return Ok(None);
             }
-            Err(m) => return Err(cx.cell(row, region_col, &header_text(region_col), m)),
+            Err(m) => {
+                errs.push(cx.cell(row, region_col, &header_text(region_col), m));
+                None
+            }
         };
         let unserviceable = price_cols.iter().all(|i| {
             let t = get(*i).text();
@@ -1092,29 +1148,42 @@ pub fn import_sheet(
             None
         } else if model_first {
             let (Some(fp), Some(sp)) = (first_p_col, step_p_col) else {
-                return Err(cx.sheet("首重/续重 columns missing".to_string()));
+                return Err(vec![cx.sheet("首重/续重 columns missing".to_string())]);
             };
-            Some(Pricing::FirstAdditional {
-                first_g: weight_at(first_w_col, first_g_default)?,
-                first_fen: price_at(fp)?,
-                step_g: weight_at(step_w_col, step_g_default)?,
-                step_fen: price_at(sp)?,
-            })
+            let first_g = keep(weight_at(first_w_col, first_g_default), &mut errs);
+            let first_fen = keep(price_at(fp), &mut errs);
+            let step_g = keep(weight_at(step_w_col, step_g_default), &mut errs);
+            let step_fen = keep(price_at(sp), &mut errs);
+            match (first_g, first_fen, step_g, step_fen) {
+                (Some(first_g), Some(first_fen), Some(step_g), Some(step_fen)) => {
+                    Some(Pricing::FirstAdditional {
+                        first_g,
+                        first_fen,
+                        step_g,
+                        step_fen,
+                    })
+                }
+                _ => None,
+            }
         } else if model_brackets {
             let mut brackets = Vec::with_capacity(bracket_cols.len());
             for (i, from, to) in &bracket_cols {
-                brackets.push(Bracket {
-                    from_g: *from,
-                    to_g: *to,
-                    fen: price_at(*i)?,
-                });
+                if let Some(fen) = keep(price_at(*i), &mut errs) {
+                    brackets.push(Bracket {
+                        from_g: *from,
+                        to_g: *to,
+                        fen,
+                    });
+                }
             }
             let above = match above {
-                Some((i, _, mode)) if !get(i).is_empty() => Some(Above {
-                    mode,
-                    step_g: Grams(1000),
-                    step_fen: price_at(i)?,
-                }),
+                Some((i, _, mode)) if !get(i).is_empty() => {
+                    keep(price_at(i), &mut errs).map(|step_fen| Above {
+                        mode,
+                        step_g: Grams(1000),
+                        step_fen,
+                    })
+                }
                 _ => None,
             };
             Some(Pricing::Brackets {
@@ -1123,28 +1192,36 @@ pub fn import_sheet(
                 above,
             })
         } else if let Some(fc) = flat_col {
-            Some(Pricing::Flat { fen: price_at(fc)? })
+            keep(price_at(fc), &mut errs).map(|fen| Pricing::Flat { fen })
         } else {
-            return Err(cx.sheet(format!("row {header_row}: no price columns")));
+            return Err(vec![cx.sheet(format!("row {header_row}: no price columns"))]);
         };
         let remote = match remote_col {
             Some(i) if !get(i).is_empty() => {
                 let t = get(i).text();
-                let v = money(&t).ok_or_else(|| {
-                    cx.cell(row, i, &header_text(i), format!("not an amount {t:?}"))
-                })?;
-                if v < 0 {
-                    return Err(cx.cell(row, i, &header_text(i), format!("negative price {t}")));
+                match money(&t) {
+                    None => {
+                        errs.push(cx.cell(row, i, &header_text(i), format!("not an amount {t:?}")));
+                        None
+                    }
+                    Some(v) if v < 0 => {
+                        errs.push(cx.cell(row, i, &header_text(i), format!("negative price {t}")));
+                        None
+                    }
+                    Some(v) => (v > 0).then_some(Fen(v)),
                 }
-                (v > 0).then_some(Fen(v))
             }
             _ => None,
+        };
+        let region = match region {
+            Some(r) if errs.is_empty() => r,
+            _ => return Err(errs),
         };
         let zone = zone_col
             .map(|i| get(i).text())
             .filter(|z| !z.is_empty())
             .unwrap_or_else(|| region_text.clone());
-        priced.push(PricedRow {
+        Ok(Some(PricedRow {
             row,
             carrier: carrier_col.map(|i| get(i).text()).filter(|s| !s.is_empty()),
             service: service_col.map(|i| get(i).text()).filter(|s| !s.is_empty()),
@@ -1153,7 +1230,29 @@ pub fn import_sheet(
             region_col,
             pricing,
             remote,
-        });
+        }))
+    };
+    found.advance(data_start);
+    for (row, cells) in &sheet.rows[data_start..] {
+        found.advance(1);
+        if cells.iter().all(CellValue::is_empty) {
+            continue;
+        }
+        match parse_row(*row, cells, notes) {
+            Ok(Some(r)) => priced.push(r),
+            Ok(None) => {}
+            Err(errs) => {
+                bad_rows += 1;
+                for e in errs {
+                    found.push(e);
+                }
+            }
+        }
+    }
+    if bad_rows > 0 || found.count() > problems_before {
+        // The rows that parsed are not checked further: the card is incomplete anyway, and
+        // duplicates against a row in error would only confuse.
+        return Ok(Vec::new());
     }
     if priced.is_empty() {
         return Err(cx.sheet(format!(
@@ -1188,16 +1287,22 @@ pub fn import_sheet(
     })?;
     let mut cards = Vec::with_capacity(groups.len());
     for ((carrier, service), rows) in groups {
-        cards.push(build_card(
-            &cx,
-            &meta,
-            carrier,
-            service,
-            effective_from,
-            &rows,
-        )?);
+        if let Some(card) = build_card(&cx, &meta, carrier, service, effective_from, &rows, found) {
+            cards.push(card);
+        }
     }
     Ok(cards)
+}
+
+/// Keeps the value of a cell, or records its error.
+fn keep<T>(r: Result<T, RatingError>, errs: &mut Vec<RatingError>) -> Option<T> {
+    match r {
+        Ok(v) => Some(v),
+        Err(e) => {
+            errs.push(e);
+            None
+        }
+    }
 }
 
 fn build_card(
@@ -1207,7 +1312,9 @@ fn build_card(
     service: String,
     effective_from: DateTime<Utc>,
     rows: &[&PricedRow],
-) -> Result<RateCard, RatingError> {
+    found: &mut Collect<'_>,
+) -> Option<RateCard> {
+    let problems_before = found.count();
     let mut zones: Vec<Zone> = Vec::new();
     let mut zone_rows: Vec<usize> = Vec::new();
     let mut unserviceable = Areas::default();
@@ -1224,15 +1331,22 @@ fn build_card(
                 format!("{what} already listed in row {prev}"),
             )
         };
+        let mut dups = Vec::new();
         for p in &r.region.provinces {
             if let Some(prev) = seen_p.insert(p.get(), r.row) {
-                return Err(dup(p.info().short_name.to_string(), prev));
+                dups.push(dup(p.info().short_name.to_string(), prev));
             }
         }
         for c in &r.region.cities {
             if let Some(prev) = seen_c.insert(c.get(), r.row) {
-                return Err(dup(c.to_string(), prev));
+                dups.push(dup(c.to_string(), prev));
             }
+        }
+        if !dups.is_empty() {
+            for e in dups {
+                found.push(e);
+            }
+            continue;
         }
         let Some(pricing) = &r.pricing else {
             unserviceable.provinces.extend(&r.region.provinces);
@@ -1245,7 +1359,7 @@ fn build_card(
         match zones.iter().position(|z| z.name == r.zone) {
             Some(i) => {
                 if zones[i].pricing != *pricing {
-                    return Err(cx.cell(
+                    found.push(cx.cell(
                         r.row,
                         r.region_col,
                         "zone",
@@ -1254,6 +1368,7 @@ fn build_card(
                             r.zone, zone_rows[i]
                         ),
                     ));
+                    continue;
                 }
                 zones[i].provinces.extend(&r.region.provinces);
                 zones[i].cities.extend(&r.region.cities);
@@ -1317,52 +1432,123 @@ fn build_card(
             max_declared_fen: None,
         }),
     };
-    RateBook::new(vec![card.clone()]).map_err(|errors| RatingError::Card {
-        file: format!("{} sheet {:?}", cx.file, cx.sheet),
-        errors,
-    })?;
-    Ok(card)
+    if found.count() > problems_before {
+        return None;
+    }
+    match RateBook::new(vec![card.clone()]) {
+        Ok(_) => Some(card),
+        Err(errors) => {
+            found.push(RatingError::Card {
+                file: format!("{} sheet {:?}", cx.file, cx.sheet),
+                errors,
+            });
+            None
+        }
+    }
 }
 
 /// Imports a CSV carrier sheet from bytes (UTF-8 or GB18030); `file` names it in errors.
+/// Stops at the first problem; [`import_csv_into`] collects them all.
 pub fn import_csv(bytes: &[u8], file: &str) -> Result<LoadedFile, RatingError> {
-    let sheet = csv_sheet(bytes, file)?;
+    let mut quiet = |_: u64, _: u64| {};
+    let mut found = Collect::new(1, &mut quiet);
+    let loaded = import_csv_into(bytes, file, &mut found);
+    first_problem(loaded, found, file)
+}
+
+/// The loaded file, or the first problem recorded.
+fn first_problem(
+    loaded: Option<LoadedFile>,
+    found: Collect<'_>,
+    file: &str,
+) -> Result<LoadedFile, RatingError> {
+    match (loaded, found.into_first()) {
+        (_, Some(e)) => Err(e),
+        (Some(l), None) => Ok(l),
+        (None, None) => Err(RatingError::Workbook {
+            file: file.to_string(),
+            message: "nothing imported".to_string(),
+        }),
+    }
+}
+
+/// Imports a CSV carrier sheet, recording every problem in `found` (and its rows in its
+/// progress). `None` when the file has any problem.
+pub fn import_csv_into(bytes: &[u8], file: &str, found: &mut Collect<'_>) -> Option<LoadedFile> {
+    let sheet = match csv_sheet(bytes, file) {
+        Ok(s) => s,
+        Err(e) => {
+            found.push(e);
+            return None;
+        }
+    };
+    found.add_total(sheet.rows.len());
+    let before = found.count();
     let mut notes = Vec::new();
-    let cards = import_sheet(file, &sheet, &mut notes)?;
+    let cards = import_sheet_into(file, &sheet, &mut notes, found);
+    if found.count() > before {
+        return None;
+    }
     if cards.is_empty() {
-        return Err(RatingError::Sheet {
+        found.push(RatingError::Sheet {
             file: file.to_string(),
             sheet: sheet.name,
             message:
                 "no header row with a destination column (省份/目的地/province) and price columns"
                     .to_string(),
         });
+        return None;
     }
-    Ok(LoadedFile {
+    Some(LoadedFile {
         path: file.to_string(),
         cards,
         notes,
     })
 }
 
-/// Imports every sheet of a workbook (.xlsx, .xls, .ods) that has a rate table.
+/// Imports every sheet of a workbook (.xlsx, .xls, .ods) that has a rate table. Stops at the
+/// first problem; [`import_workbook_into`] collects them all.
 pub fn import_workbook(path: &Path) -> Result<LoadedFile, RatingError> {
+    let mut quiet = |_: u64, _: u64| {};
+    let mut found = Collect::new(1, &mut quiet);
+    let loaded = import_workbook_into(path, &mut found);
+    first_problem(loaded, found, &path.display().to_string())
+}
+
+/// Imports every sheet of a workbook, recording every problem of every sheet in `found` (and
+/// the rows of all sheets in its progress). `None` when the file has any problem.
+pub fn import_workbook_into(path: &Path, found: &mut Collect<'_>) -> Option<LoadedFile> {
     let file = path.display().to_string();
-    let sheets = workbook_sheets(path)?;
+    let sheets = match workbook_sheets(path) {
+        Ok(s) => s,
+        Err(e) => {
+            found.push(e);
+            return None;
+        }
+    };
+    found.add_total(sheets.iter().map(|s| s.rows.len()).sum());
+    let before = found.count();
     let mut notes = Vec::new();
     let mut cards = Vec::new();
     for s in &sheets {
-        cards.extend(import_sheet(&file, s, &mut notes)?);
+        cards.extend(import_sheet_into(&file, s, &mut notes, found));
+    }
+    if found.count() > before {
+        return None;
     }
     if cards.is_empty() {
-        return Err(RatingError::Workbook {
+        found.push(RatingError::Workbook {
             file,
             message: "no sheet has a rate table (a header row with 省份/目的地 and price columns)"
                 .to_string(),
         });
+        return None;
     }
-    validate_cards(&cards, &file)?;
-    Ok(LoadedFile {
+    if let Err(e) = validate_cards(&cards, &file) {
+        found.push(e);
+        return None;
+    }
+    Some(LoadedFile {
         path: file,
         cards,
         notes,
@@ -1434,6 +1620,82 @@ mod tests {
         );
         check("偏远附加费", Col::Remote);
         check("时效", Col::Ignore);
+    }
+
+    const HEAD: &str = "承运商,STO\n生效日期,2025-01-01\n省份,首重价格,续重价格\n";
+
+    /// Every problem of a CSV body: `(row, column, message fragment)`.
+    fn problems(body: &str, cap: usize) -> (Vec<(u64, String, String)>, u64) {
+        let text = format!("{HEAD}{body}");
+        let mut quiet = |_: u64, _: u64| {};
+        let mut found = Collect::new(cap, &mut quiet);
+        let loaded = import_csv_into(text.as_bytes(), "t.csv", &mut found);
+        assert_eq!(loaded.is_some(), found.is_empty());
+        let (issues, more) = found.into_issues();
+        (
+            issues
+                .into_iter()
+                .map(|i| (i.row.unwrap_or(0), i.column.unwrap_or_default(), i.message))
+                .collect(),
+            more,
+        )
+    }
+
+    #[test]
+    fn every_bad_cell_of_every_row_is_reported() {
+        fn check(body: &str, expected: &[(u64, &str, &str)]) {
+            let (got, more) = problems(body, 200);
+            assert_eq!(more, 0);
+            assert_eq!(got.len(), expected.len(), "{body}: {got:?}");
+            for ((row, col, msg), (erow, ecol, efrag)) in got.iter().zip(expected) {
+                assert_eq!((row, col.as_str()), (erow, *ecol), "{body}: {got:?}");
+                assert!(msg.contains(efrag), "{body}: {msg} lacks {efrag}");
+            }
+        }
+        check("广东,5,2\n其他,6,3\n", &[]);
+        // Two bad prices in one row, a bad province in another, a good row between.
+        check(
+            "广东,x,y\n浙江,5,2\n火星,5,2\n其他,6,-3\n",
+            &[
+                (4, "B", "not a price"),
+                (4, "C", "not a price"),
+                (6, "A", "unknown province"),
+                (7, "C", "negative price"),
+            ],
+        );
+        // Duplicates are found once the rows themselves are good.
+        check(
+            "广东,5,2\n广东省,6,3\n其他,6,3\n",
+            &[(5, "A", "already listed in row 4")],
+        );
+        // A missing price.
+        let (got, _) = problems("广东,5,\n其他,6,3\n", 200);
+        assert_eq!(got.len(), 1, "{got:?}");
+    }
+
+    #[test]
+    fn problems_are_capped_and_counted() {
+        let body: String = (0..300).map(|_| "广东,x,2\n").collect();
+        let (got, more) = problems(&body, 200);
+        assert_eq!((got.len(), more), (200, 100));
+    }
+
+    #[test]
+    fn progress_reaches_the_total() {
+        let body: String =
+            ["广东,5,2\n", "其他,6,3\n"].concat() + &(0..1000).map(|_| ",,\n").collect::<String>();
+        let text = format!("{HEAD}{body}");
+        let mut seen: Vec<(u64, u64)> = Vec::new();
+        let mut cb = |r: u64, t: u64| seen.push((r, t));
+        let mut found = Collect::new(10, &mut cb);
+        let loaded = import_csv_into(text.as_bytes(), "t.csv", &mut found);
+        found.finish();
+        assert!(loaded.is_some());
+        let total = seen.last().unwrap().1;
+        assert_eq!(total, 1005);
+        assert_eq!(seen.last().unwrap().0, total);
+        assert!(seen.len() >= 4, "{seen:?}");
+        assert!(seen.windows(2).all(|w| w[0].0 <= w[1].0), "{seen:?}");
     }
 
     #[test]
