@@ -25,6 +25,8 @@ const COMMANDS: &[&str] = &[
     "shift_report",
     "settings",
     "import_rates",
+    "save_settings",
+    "restart_app",
 ];
 
 fn main() {

@@ -11,8 +11,8 @@
 use chrono::{DateTime, Utc};
 use station::app::{
     App, AppConfig, AppEvent, AppHandle, AppView, Bootstrap, DeviceView, DiagRequest, DiagResult,
-    ImportReport, OverrideRequest, QueueView, ScaleAction, SettingsView, ShiftReport,
-    SignInRequest, WedgeKey, WedgeResult, WeightReading,
+    ImportReport, OverrideRequest, QueueView, ReportRequest, SaveRequest, SaveResult, ScaleAction,
+    SettingsView, ShiftReport, SignInRequest, WedgeKey, WedgeResult, WeightReading,
 };
 use station::error::WireError;
 use std::sync::{Arc, Mutex};
@@ -30,6 +30,8 @@ pub mod events {
     pub const QUEUE: &str = "pb://queue";
     /// Keys the wedge decoder released as typing after a silence.
     pub const KEYS: &str = "pb://keys";
+    /// Rate-card import progress (`{file, rows_read, rows_total}`).
+    pub const IMPORT_PROGRESS: &str = "pb://import-progress";
 }
 
 /// Shared state of the shell: the station handle and the live-weight channel.
@@ -220,8 +222,24 @@ async fn diagnose(bench: State<'_, Bench>, req: DiagRequest) -> Res<DiagResult> 
 
 /// The shift report.
 #[tauri::command]
-async fn shift_report(bench: State<'_, Bench>) -> Res<ShiftReport> {
-    bench.run(|app, now| app.shift_report(now)).await
+async fn shift_report(bench: State<'_, Bench>, req: Option<ReportRequest>) -> Res<ShiftReport> {
+    bench
+        .run(move |app, now| app.shift_report_for(req.unwrap_or_default(), now))
+        .await
+}
+
+/// Saves an admin's settings changes to the configuration file.
+#[tauri::command]
+async fn save_settings(bench: State<'_, Bench>, req: SaveRequest) -> Res<SaveResult> {
+    bench.run(move |app, now| app.save_settings(req, now)).await
+}
+
+/// Restarts the app so saved settings take effect (admins).
+#[tauri::command]
+async fn restart_app(bench: State<'_, Bench>, handle: TauriHandle) -> Res<()> {
+    bench.run(|app, now| app.authorize_restart(now)).await?;
+    bench.station.shutdown();
+    handle.restart()
 }
 
 /// Settings (read-only summary plus rate cards).
@@ -250,6 +268,7 @@ pub fn forward_events(
         AppEvent::Raw(r) => handle.emit(events::RAW, r),
         AppEvent::Queue(q) => handle.emit(events::QUEUE, q),
         AppEvent::Released(k) => handle.emit(events::KEYS, k),
+        AppEvent::ImportProgress(p) => handle.emit(events::IMPORT_PROGRESS, p),
         AppEvent::Weight(w) => {
             let guard = weight.lock().unwrap_or_else(|p| p.into_inner());
             match guard.as_ref() {
@@ -325,6 +344,8 @@ pub fn run() {
             shift_report,
             settings,
             import_rates,
+            save_settings,
+            restart_app,
         ])
         .run(tauri::generate_context!());
     station.shutdown();

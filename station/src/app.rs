@@ -42,11 +42,21 @@ use drivers::scale::FrameDecoder;
 use drivers::scanner::wedge::{Key, KeyEvent, WedgeConfig, WedgeDecoder, WedgeOutput};
 use drivers::scanner::{RawScan, SourceKind};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
+
+mod report;
+mod settings;
+
+pub use crate::store::report::{HourCount, PackerTally, ShiftReport, Variance};
+pub use report::ReportRequest;
+pub use settings::{
+    CardView, DeviceSettings, ImportProgress, ImportReport, OrderCenterSettings, PrintingSettings,
+    SaveRequest, SaveResult, SettingsView, StationSettings,
+};
 
 /// How often the app thread steps the simulated devices and timers.
 pub const TICK: Duration = Duration::from_millis(50);
@@ -564,82 +574,6 @@ pub struct WeightReading {
     pub at_ms: u64,
 }
 
-/// Parcels in one hour.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct HourCount {
-    /// `HH` (UTC).
-    pub hour: String,
-    /// Parcels.
-    pub parcels: u64,
-}
-
-/// One packer's tally.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
-pub struct PackerTally {
-    /// Operator.
-    pub operator: String,
-    /// Parcels.
-    pub parcels: u64,
-    /// Items.
-    pub items: u64,
-    /// Warn/stop alarms.
-    pub alarms: u64,
-    /// Overrides accepted.
-    pub overrides: u64,
-}
-
-/// The shift report.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ShiftReport {
-    /// Parcels recorded.
-    pub parcels: u64,
-    /// Items in them.
-    pub items: u64,
-    /// Mean |captured − expected|, grams.
-    pub mean_abs_variance_g: Option<i64>,
-    /// Per hour.
-    pub per_hour: Vec<HourCount>,
-    /// Per packer.
-    pub per_packer: Vec<PackerTally>,
-}
-
-/// A rate card row in settings.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct CardView {
-    /// Carrier.
-    pub carrier: String,
-    /// Service.
-    pub service: String,
-    /// Zones.
-    pub zones: u64,
-    /// File.
-    pub source: String,
-}
-
-/// Settings summary.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct SettingsView {
-    /// Station and order center (label, value).
-    pub station: Vec<(String, String)>,
-    /// Devices and printers (label, value).
-    pub devices: Vec<(String, String)>,
-    /// Rate cards.
-    pub rate_cards: Vec<CardView>,
-}
-
-/// Rate-card import result, errors row by row.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ImportReport {
-    /// Everything imported.
-    pub ok: bool,
-    /// Cards loaded.
-    pub cards: u64,
-    /// Rows read.
-    pub rows: u64,
-    /// `file:sheet:row:column: message` per problem.
-    pub errors: Vec<String>,
-}
-
 /// Events from the app thread to the shell: one closed enum, mapped to typed events in one place
 /// (`packbench_app::forward_events`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -654,6 +588,8 @@ pub enum AppEvent {
     Queue(QueueView),
     /// Keys the wedge decoder released as typing after a silence (not in a command's answer).
     Released(Vec<WedgeKey>),
+    /// Rate-card import progress (rows read of rows known).
+    ImportProgress(ImportProgress),
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -719,31 +655,6 @@ impl DemoScale {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Shift tallies (this run of the app).
-// ---------------------------------------------------------------------------------------------
-
-#[derive(Debug, Default)]
-struct Tally {
-    parcels: u64,
-    items: u64,
-    variance_sum_g: i64,
-    variance_n: i64,
-    per_hour: BTreeMap<String, u64>,
-    per_packer: BTreeMap<String, PackerTally>,
-}
-
-impl Tally {
-    fn packer(&mut self, op: &str) -> &mut PackerTally {
-        self.per_packer
-            .entry(op.to_string())
-            .or_insert_with(|| PackerTally {
-                operator: op.to_string(),
-                ..PackerTally::default()
-            })
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
 // The app.
 // ---------------------------------------------------------------------------------------------
 
@@ -761,7 +672,7 @@ pub struct App {
     alarm_seq: u64,
     alarm_key: Option<String>,
     history: VecDeque<HistoryItem>,
-    tally: Tally,
+    settings: settings::SettingsState,
     scale: Option<DemoScale>,
     decoder: mt_sics::Decoder,
     capture: Capture,
@@ -1036,7 +947,7 @@ impl App {
                     }
                 }
                 let db_path = db.display().to_string();
-                let station = Station::open(Station::demo_config(&db_path)?)?;
+                let station = Station::open(settings::demo_config(&config.data_dir, &db_path)?)?;
                 station.with_db(|conn| crate::station::seed_demo(conn, now))??;
                 let rating = Rating::demo().map_err(|e| Error::Invalid {
                     place: "demo rate cards".into(),
@@ -1067,6 +978,7 @@ impl App {
         let demo = config.is_demo();
         let mut app = App::with_station(station, demo, config.data_dir.clone(), out)?;
         app.rating = rating;
+        app.settings.config_path = config.config_file.clone();
         if demo {
             app.start_demo_printing()?;
             app.start_scanners(&ScannerConfig::default())?;
@@ -1221,7 +1133,7 @@ impl App {
             alarm_seq: 0,
             alarm_key: None,
             history: VecDeque::new(),
-            tally: Tally::default(),
+            settings: settings::SettingsState::default(),
             scale: demo.then(DemoScale::new),
             decoder: mt_sics::Decoder::new(),
             capture: Capture::new(CaptureConfig::default()),
@@ -1251,26 +1163,17 @@ impl App {
         u64::try_from(now.timestamp_millis()).unwrap_or(0)
     }
 
-    /// Feeds an intent to the station and folds its outcomes into verdict, history and tallies.
+    /// Feeds an intent to the station and folds its outcomes into verdict and history.
     fn handle(&mut self, intent: Intent, now: DateTime<Utc>) -> Result<Vec<Outcome>> {
-        // The view before the intent: a recorded pack leaves the station with no open order, so
-        // its lines and expected weight are read here.
-        let before = self.station.view();
         let outcomes = self.station.handle(intent, now)?;
-        self.absorb(&outcomes, &before);
+        self.absorb(&outcomes);
         // Drain the station's own events (label status arrives there too); the view is rebuilt
         // from the station, so only the label status needs noting.
         while self.events.try_recv().is_ok() {}
         Ok(outcomes)
     }
 
-    fn absorb(&mut self, outcomes: &[Outcome], before: &PackView) {
-        let view = self.station.view();
-        let operator = view
-            .operator
-            .as_ref()
-            .map(|(o, _)| o.clone())
-            .unwrap_or_else(|| "—".into());
+    fn absorb(&mut self, outcomes: &[Outcome]) {
         for o in outcomes {
             self.seq += 1;
             let detail = outcome_detail(o);
@@ -1291,29 +1194,8 @@ impl App {
                     detail,
                 });
                 self.history.truncate(HISTORY_LEN);
-                let t = self.tally.packer(&operator);
-                if matches!(o.kind, OutcomeKind::OverrideAccepted { .. }) {
-                    t.overrides += 1;
-                } else {
-                    t.alarms += 1;
-                }
             }
-            if let OutcomeKind::PackRecorded { weight_g, .. } = o.kind {
-                let items: u64 = before.lines.iter().map(|l| u64::from(l.scanned)).sum();
-                self.tally.parcels += 1;
-                self.tally.items += items;
-                *self
-                    .tally
-                    .per_hour
-                    .entry(o.at.format("%H").to_string())
-                    .or_insert(0) += 1;
-                let t = self.tally.packer(&operator);
-                t.parcels += 1;
-                t.items += items;
-                if let Some(e) = before.expected_g {
-                    self.tally.variance_sum_g += (weight_g.get() - e.get()).abs();
-                    self.tally.variance_n += 1;
-                }
+            if let OutcomeKind::PackRecorded { .. } = o.kind {
                 // The result is in the outbox: send it now rather than at the next poll.
                 if let Some(sync) = &self.hw.sync {
                     sync.kick();
@@ -2019,10 +1901,9 @@ impl App {
                     self.hw.sync_ok_at = Some(now);
                     self.hw.sync_error = None;
                     // An interception or cancellation of the open order shows at once.
-                    let before = self.station.view();
                     let outcomes = self.station.refresh_order(now)?;
                     if !outcomes.is_empty() {
-                        self.absorb(&outcomes, &before);
+                        self.absorb(&outcomes);
                         while self.events.try_recv().is_ok() {}
                         changed = true;
                     }
@@ -2190,101 +2071,6 @@ impl App {
                 message: format!("{action} is not available for this device"),
             }),
         }
-    }
-
-    /// The shift report (this run of the app).
-    pub fn shift_report(&mut self, _now: DateTime<Utc>) -> Result<ShiftReport> {
-        let t = &self.tally;
-        Ok(ShiftReport {
-            parcels: t.parcels,
-            items: t.items,
-            mean_abs_variance_g: (t.variance_n > 0).then(|| t.variance_sum_g / t.variance_n),
-            per_hour: t
-                .per_hour
-                .iter()
-                .map(|(h, n)| HourCount {
-                    hour: h.clone(),
-                    parcels: *n,
-                })
-                .collect(),
-            per_packer: t.per_packer.values().cloned().collect(),
-        })
-    }
-
-    /// Settings summary.
-    pub fn settings(&mut self) -> Result<SettingsView> {
-        let cfg = self.station.config();
-        Ok(SettingsView {
-            station: vec![
-                ("station".into(), cfg.station_id.clone()),
-                ("database".into(), cfg.db_path.clone()),
-                (
-                    "tolerance".into(),
-                    format!(
-                        "max({} g, {} bp)",
-                        cfg.tolerance.abs_g, cfg.tolerance.percent.bp
-                    ),
-                ),
-                (
-                    "order center".into(),
-                    match (&self.hw.sync, &self.hw.sync_start_error) {
-                        (Some(_), _) => {
-                            format!("{:?} {}", cfg.order_center.kind, cfg.order_center.url)
-                        }
-                        (None, Some(e)) => format!("not started: {e}"),
-                        (None, None) => "—".into(),
-                    },
-                ),
-            ],
-            devices: vec![(
-                "mode".into(),
-                if self.demo {
-                    "demo".into()
-                } else {
-                    "configured".into()
-                },
-            )],
-            rate_cards: self
-                .rating
-                .as_ref()
-                .map(|r| {
-                    r.book()
-                        .cards()
-                        .map(|c| CardView {
-                            carrier: c.carrier.clone(),
-                            service: c.service.clone(),
-                            zones: u64::try_from(c.zones.len()).unwrap_or(0),
-                            source: c.version.clone(),
-                        })
-                        .collect()
-                })
-                .unwrap_or_default(),
-        })
-    }
-
-    /// Replaces the rate cards with those of `path` (TOML, JSON, CSV or XLSX). A bad file
-    /// changes nothing; its errors name file, sheet, row and column.
-    pub fn import_rates(&mut self, path: &str, _now: DateTime<Utc>) -> Result<ImportReport> {
-        let Some(rating) = &self.rating else {
-            return Err(Error::Invalid {
-                place: path.to_string(),
-                message: "no rate cards are configured at this station".into(),
-            });
-        };
-        Ok(match rating.replace_files(&[PathBuf::from(path)]) {
-            Ok(summary) => ImportReport {
-                ok: true,
-                cards: u64::try_from(summary.cards).unwrap_or(u64::MAX),
-                rows: 0,
-                errors: Vec::new(),
-            },
-            Err(e) => ImportReport {
-                ok: false,
-                cards: 0,
-                rows: 0,
-                errors: e.to_string().lines().map(str::to_string).collect(),
-            },
-        })
     }
 
     /// One whole pack of a synthetic order through the real station (import, open, two item
@@ -2718,7 +2504,15 @@ mod tests {
         assert_eq!((report.parcels, report.items), (1, 3));
         assert_eq!(report.per_packer[0].overrides, 1);
         assert!(report.per_packer[0].alarms >= 2);
-        assert_eq!(report.per_hour[0].hour, "09");
+        // 09:00 UTC is 17:00 at the demo station (+08:00); the shift started at local 00:00.
+        let busy: Vec<&str> = report
+            .per_hour
+            .iter()
+            .filter(|h| h.parcels > 0)
+            .map(|h| h.hour.as_str())
+            .collect();
+        assert_eq!(busy, ["17"]);
+        assert_eq!(report.per_hour.len(), 18);
     }
 
     #[test]
