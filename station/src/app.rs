@@ -48,6 +48,8 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+mod diagnostics;
+mod light;
 mod report;
 mod settings;
 
@@ -684,6 +686,8 @@ pub struct App {
     last_weight_sent: Option<(i64, bool)>,
     dirty: bool,
     hw: Hardware,
+    light: light::LightSide,
+    diag: diagnostics::Diag,
 }
 
 /// The configured devices and services of a (non-demo) station, plus the scanner hub that
@@ -985,6 +989,7 @@ impl App {
         } else {
             app.start_hardware()?;
         }
+        app.start_light();
         Ok(app)
     }
 
@@ -1079,6 +1084,7 @@ impl App {
     /// Stops the devices and services (also done when the app is dropped).
     pub fn shutdown(&mut self) {
         self.hw.stop();
+        self.light.stop();
         if let Some(q) = self.printing.take() {
             q.stop();
         }
@@ -1145,6 +1151,8 @@ impl App {
             last_weight_sent: None,
             dirty: false,
             hw: Hardware::default(),
+            light: light::LightSide::default(),
+            diag: diagnostics::Diag::default(),
         })
     }
 
@@ -1165,6 +1173,9 @@ impl App {
 
     /// Feeds an intent to the station and folds its outcomes into verdict and history.
     fn handle(&mut self, intent: Intent, now: DateTime<Utc>) -> Result<Vec<Outcome>> {
+        if let Intent::Scan { code } = &intent {
+            self.diag.note_scan(code, now);
+        }
         let outcomes = self.station.handle(intent, now)?;
         self.absorb(&outcomes);
         // Drain the station's own events (label status arrives there too); the view is rebuilt
@@ -1490,7 +1501,7 @@ impl App {
                 alarm = Some(flagged_alarm(f, self.alarm_seq));
             }
         }
-        Ok(AppView {
+        let view = AppView {
             seq: self.seq,
             demo: self.demo,
             session: self.session_view(&v),
@@ -1503,7 +1514,9 @@ impl App {
             }),
             demo_codes: self.demo_codes(&v),
             history: self.history.iter().cloned().collect(),
-        })
+        };
+        self.show_light(&view, now);
+        Ok(view)
     }
 
     /// What the UI needs at start.
@@ -1932,7 +1945,7 @@ impl App {
     }
 
     /// Device status.
-    pub fn devices(&mut self, _now: DateTime<Utc>) -> Result<Vec<DeviceView>> {
+    pub fn devices(&mut self, now: DateTime<Utc>) -> Result<Vec<DeviceView>> {
         let mut v = Vec::new();
         if self.demo {
             let (g, stable) = self.last_weight_sent.unwrap_or((0, true));
@@ -1967,6 +1980,7 @@ impl App {
             });
             self.hardware_devices(&mut v);
         }
+        v.extend(self.light_device_view(now));
         Ok(v)
     }
 
@@ -2044,33 +2058,10 @@ impl App {
         }
     }
 
-    /// Diagnostics: protocol probe or test print.
+    /// Diagnostics of a device on the devices page: `probe` (scale), `test_print` and
+    /// `status` (printer), `test` (scanner, tower light); the table is in `app/diagnostics.rs`.
     pub fn diagnose(&mut self, req: DiagRequest, now: DateTime<Utc>) -> Result<DiagResult> {
-        match (req.device.as_str(), req.action.as_str()) {
-            ("scale-demo", "probe") => {
-                let bytes = mt_sics::encode_weight(Decimal::ZERO, Unit::G, true);
-                let mut d = mt_sics::Decoder::new();
-                d.feed(&bytes);
-                let frames: Vec<String> = std::iter::from_fn(|| d.poll())
-                    .map(|f| {
-                        format!(
-                            "{:?} {:?} stable={:?}",
-                            f.kind,
-                            f.value.map(|v| v.to_string()),
-                            f.stable
-                        )
-                    })
-                    .collect();
-                Ok(DiagResult {
-                    summary: format!("mt-sics @ simulated port: {} frame(s) parsed", frames.len()),
-                    lines: frames,
-                })
-            }
-            (dev, action) => Err(Error::Invalid {
-                place: format!("diagnostics of {dev} at {}", hhmmss(now)),
-                message: format!("{action} is not available for this device"),
-            }),
-        }
+        self.run_diagnostics(req, now)
     }
 
     /// One whole pack of a synthetic order through the real station (import, open, two item

@@ -273,7 +273,7 @@ mod pty {
     }
 
     enum Ctl {
-        Silent(bool),
+        Silent(bool, mpsc::Sender<()>),
         Unplug,
         Replug(mpsc::Sender<std::io::Result<PathBuf>>),
         Stop,
@@ -324,13 +324,16 @@ mod pty {
             let thread = std::thread::Builder::new()
                 .name("relay-sim".into())
                 .spawn(move || {
-                    let mut board = VirtualBoard::new(protocol);
+                    let mut board = VirtualBoard::new(protocol.clone());
                     let mut master = Some(master);
                     let mut buf = [0u8; 256];
                     loop {
                         match rx.try_recv() {
                             Ok(Ctl::Stop) | Err(mpsc::TryRecvError::Disconnected) => break,
-                            Ok(Ctl::Silent(s)) => board.set_silent(s),
+                            Ok(Ctl::Silent(s, done)) => {
+                                board.set_silent(s);
+                                let _ = done.send(());
+                            }
                             Ok(Ctl::Unplug) => {
                                 master = None;
                                 if let Some(l) = &link {
@@ -339,6 +342,10 @@ mod pty {
                             }
                             Ok(Ctl::Replug(reply)) => match open_pair(link.as_deref()) {
                                 Ok((m, p)) => {
+                                    // A replugged USB board has been without power: every
+                                    // relay is off again.
+                                    board = VirtualBoard::new(protocol.clone());
+                                    lock(&shared).relays.clear();
                                     master = Some(m);
                                     let _ = reply.send(Ok(p));
                                 }
@@ -433,9 +440,13 @@ mod pty {
             }
         }
 
-        /// A Modbus board that stops (or starts again) answering.
+        /// A Modbus board that stops (or starts again) answering; in force for every byte
+        /// written after this returns.
         pub fn set_silent(&self, silent: bool) {
-            let _ = self.tx.send(Ctl::Silent(silent));
+            let (done, wait) = mpsc::channel();
+            if self.tx.send(Ctl::Silent(silent, done)).is_ok() {
+                let _ = wait.recv_timeout(Duration::from_secs(5));
+            }
         }
 
         /// Closes the pty, as if the USB cable were pulled.
@@ -443,8 +454,8 @@ mod pty {
             let _ = self.tx.send(Ctl::Unplug);
         }
 
-        /// Creates a new pty (the board keeps its relays; the symlink follows). Returns the
-        /// path to open.
+        /// Creates a new pty (the board was without power: every relay is off; the symlink
+        /// follows). Returns the path to open.
         pub fn replug(&mut self) -> std::io::Result<PathBuf> {
             let (tx, rx) = mpsc::channel();
             self.tx

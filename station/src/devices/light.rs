@@ -590,10 +590,17 @@ impl<W: FnMut(LightWire)> Runner<W> {
     }
 
     fn events(&mut self) {
+        let board = self.light.board().to_string();
+        let answering = self.light.answering();
+        {
+            let mut s = lock(&self.status);
+            if s.board != board || s.answering != answering {
+                s.board = board;
+                s.answering = answering;
+            }
+        }
         while let Some(ev) = self.light.poll_event() {
             let mut s = lock(&self.status);
-            s.answering = self.light.answering();
-            s.board = self.light.board().to_string();
             match ev {
                 LightEvent::BoardAnswers { address } => {
                     s.detail = format!("{} 8N1 · board {address} answers", self.settings.baud);
