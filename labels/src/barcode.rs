@@ -5,6 +5,55 @@
 //! the printer's native barcode command with [`Encoded::printer_data`].
 
 use crate::template::Symbology;
+use std::sync::OnceLock;
+
+/// The modules of a 2D symbol, row-major, `true` = dark.
+///
+/// A QR code's size is known as soon as its data is segmented, but choosing its mask (eight
+/// candidate masks scored by the standard's penalty rules) is most of the cost of encoding.
+/// Thermal printers draw QR codes themselves from the data (`QRCODE`, `^BQ`), so the modules
+/// are computed on first use: the PDF and PNG backends pay for them, TSPL and ZPL do not.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Modules {
+    cell: OnceLock<Vec<bool>>,
+    /// QR data still to be encoded (EC level M), or `None` when the modules are given.
+    qr: Option<String>,
+}
+
+impl Modules {
+    /// Modules already computed.
+    pub fn ready(modules: Vec<bool>) -> Self {
+        Modules {
+            cell: OnceLock::from(modules),
+            qr: None,
+        }
+    }
+
+    /// The modules of the QR code (EC level M) of `data`, computed on first use.
+    fn qr(data: &str) -> Self {
+        Modules {
+            cell: OnceLock::new(),
+            qr: Some(data.to_string()),
+        }
+    }
+
+    /// The modules (encoded now if they were deferred).
+    pub fn get(&self) -> &[bool] {
+        self.cell.get_or_init(|| match &self.qr {
+            // The same encoding already succeeded when the size was taken in [`encode`],
+            // so this cannot fail; an empty symbol would be drawn if it ever did.
+            Some(data) => qrcode::QrCode::with_error_correction_level(data, qrcode::EcLevel::M)
+                .map(|code| {
+                    code.to_colors()
+                        .into_iter()
+                        .map(|c| c == qrcode::Color::Dark)
+                        .collect()
+                })
+                .unwrap_or_default(),
+            None => Vec::new(),
+        })
+    }
+}
 
 /// An encoded barcode.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,8 +71,8 @@ pub enum Encoded {
     Matrix {
         /// Side length in modules.
         size: usize,
-        /// Modules.
-        modules: Vec<bool>,
+        /// Modules (QR: computed on first use).
+        modules: Modules,
         /// Data as given.
         printer_data: String,
     },
@@ -100,7 +149,7 @@ pub fn encode(sym: Symbology, data: &str) -> Result<Encoded, String> {
             }
             Ok(Encoded::Matrix {
                 size: bmp.width(),
-                modules: bmp.bits().to_vec(),
+                modules: Modules::ready(bmp.bits().to_vec()),
                 printer_data: data.to_string(),
             })
         }
@@ -108,15 +157,14 @@ pub fn encode(sym: Symbology, data: &str) -> Result<Encoded, String> {
             if data.is_empty() {
                 return Err("QR data is empty".into());
             }
-            let code = qrcode::QrCode::with_error_correction_level(data, qrcode::EcLevel::M)
+            // Segmenting the data fixes the version and so the size; the modules wait.
+            let bits = qrcode::bits::encode_auto(data.as_bytes(), qrcode::EcLevel::M)
                 .map_err(|e| e.to_string())?;
+            let size = usize::try_from(bits.version().width())
+                .map_err(|_| "QR version has no width".to_string())?;
             Ok(Encoded::Matrix {
-                size: code.width(),
-                modules: code
-                    .to_colors()
-                    .into_iter()
-                    .map(|c| c == qrcode::Color::Dark)
-                    .collect(),
+                size,
+                modules: Modules::qr(data),
                 printer_data: data.to_string(),
             })
         }
@@ -365,5 +413,31 @@ mod tests {
     fn qr_is_square() {
         let n = modules_of(Symbology::Qr, "https://t.example/73100012345678");
         assert!((21..=41).contains(&n), "{n}");
+    }
+
+    /// The size taken without masking is the size of the full encoding, and the deferred
+    /// modules are exactly qrcode's.
+    #[test]
+    fn deferred_qr_modules_are_the_full_encoding() {
+        for data in [
+            "1",
+            "73100012345678",
+            "SO20261125000123|73100012345678",
+            &"收".repeat(60),
+        ] {
+            let Encoded::Matrix { size, modules, .. } = encode(Symbology::Qr, data).unwrap() else {
+                panic!("QR is a matrix");
+            };
+            let full =
+                qrcode::QrCode::with_error_correction_level(data, qrcode::EcLevel::M).unwrap();
+            assert_eq!(size, full.width(), "{data}");
+            let want: Vec<bool> = full
+                .to_colors()
+                .into_iter()
+                .map(|c| c == qrcode::Color::Dark)
+                .collect();
+            assert_eq!(modules.get(), want.as_slice(), "{data}");
+        }
+        assert!(encode(Symbology::Qr, &"x".repeat(3000)).is_err());
     }
 }

@@ -49,7 +49,11 @@ pub enum Error {
         known: String,
     },
     /// The label data has no value for a field the template needs.
-    #[error("template {template}, {place}: the label data has no value for {{{{{field}}}}}")]
+    #[error(
+        "template {template}, {place}: the label data has no value for {{{{{field}}}}} \
+         (give it a value, or let the template print a default with {{{{{field}|…}}}} or \
+         leave the element out with optional = true)"
+    )]
     MissingValue {
         /// Template name or file.
         template: String,

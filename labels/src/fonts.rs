@@ -96,7 +96,39 @@ pub struct Face {
     bytes: Arc<Vec<u8>>,
     pdf: OnceLock<std::result::Result<printpdf::ParsedFont, String>>,
     rasters: Mutex<HashMap<(char, u32), Arc<GlyphRaster>>>,
+    lines: Mutex<HashMap<LineKey, Arc<LineRaster>>>,
 }
+
+/// What a thermal text-line bitmap depends on (its position on the label does not count).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct LineKey {
+    /// The text.
+    pub text: String,
+    /// Em size in dots, as `f32` bits.
+    pub size_bits: u32,
+    /// Bold synthesised by drawing twice (no bold face).
+    pub synthetic_bold: bool,
+    /// Bitmap width in dots.
+    pub width: u32,
+    /// Bitmap height in dots.
+    pub height: u32,
+    /// Baseline below the top of the bitmap, in dots.
+    pub baseline: i32,
+}
+
+/// A text line rasterised for thermal printers, kept by its [`Face`]: on a run of labels most
+/// lines repeat (carrier, sender, fixed captions, the legal notice), so they are composed and
+/// compressed once.
+#[derive(Debug)]
+pub struct LineRaster {
+    /// The dots, 1 = print.
+    pub bitmap: crate::render::raster::MonoBitmap,
+    /// The ZPL `^GF` ASCII-compressed data of `bitmap`, made on first use.
+    pub zpl: OnceLock<String>,
+}
+
+/// Text-line bitmaps kept per face before the cache is cleared (a few KB each).
+const LINE_CACHE_MAX: usize = 512;
 
 /// A glyph rasterised at one size, placed relative to an integer pen position on the
 /// baseline.
@@ -112,6 +144,43 @@ pub struct GlyphRaster {
     pub height: u32,
     /// Row-major coverage, 0–255.
     pub coverage: Vec<u8>,
+    /// The dots a thermal printer prints (coverage ≥ 50 %), packed 1 bit per pixel, MSB
+    /// first, rows of [`GlyphRaster::mask_row_bytes`] bytes; padding bits are 0. Thresholding
+    /// once here lets thermal backends OR whole bytes instead of testing every pixel.
+    pub mask: Vec<u8>,
+}
+
+impl GlyphRaster {
+    /// Builds a raster from its coverage, deriving the 1-bit mask.
+    pub fn new(left: i32, top: i32, width: u32, height: u32, coverage: Vec<u8>) -> Self {
+        let rb = width.div_ceil(8) as usize;
+        let mut mask = vec![0u8; rb * height as usize];
+        if rb > 0 {
+            for (row, out) in coverage
+                .chunks_exact(width as usize)
+                .zip(mask.chunks_exact_mut(rb))
+            {
+                for (x, v) in row.iter().enumerate() {
+                    if *v >= 128 {
+                        out[x / 8] |= 0x80 >> (x % 8);
+                    }
+                }
+            }
+        }
+        GlyphRaster {
+            left,
+            top,
+            width,
+            height,
+            coverage,
+            mask,
+        }
+    }
+
+    /// Bytes per row of [`GlyphRaster::mask`].
+    pub fn mask_row_bytes(&self) -> usize {
+        self.width.div_ceil(8) as usize
+    }
 }
 
 /// Glyph rasters kept per face before the cache is cleared (a label uses a few hundred).
@@ -151,6 +220,7 @@ impl Face {
             bytes: Arc::new(bytes),
             pdf: OnceLock::new(),
             rasters: Mutex::new(HashMap::new()),
+            lines: Mutex::new(HashMap::new()),
         })
     }
 
@@ -227,21 +297,9 @@ impl Face {
                         coverage[(y * w + x) as usize] = (cov.clamp(0.0, 1.0) * 255.0) as u8;
                     }
                 });
-                GlyphRaster {
-                    left: b.min.x as i32,
-                    top: b.min.y as i32,
-                    width: w,
-                    height: h,
-                    coverage,
-                }
+                GlyphRaster::new(b.min.x as i32, b.min.y as i32, w, h, coverage)
             }
-            None => GlyphRaster {
-                left: 0,
-                top: 0,
-                width: 0,
-                height: 0,
-                coverage: Vec::new(),
-            },
+            None => GlyphRaster::new(0, 0, 0, 0, Vec::new()),
         };
         let r = Arc::new(r);
         let mut cache = self.rasters.lock().unwrap_or_else(PoisonError::into_inner);
@@ -250,6 +308,34 @@ impl Face {
         }
         cache.insert(key, r.clone());
         r
+    }
+
+    /// The thermal bitmap of a text line drawn in this face, from the cache or made by `make`
+    /// and kept (the cache is emptied when it holds [`LINE_CACHE_MAX`] lines).
+    pub fn line(
+        &self,
+        key: LineKey,
+        make: impl FnOnce() -> crate::render::raster::MonoBitmap,
+    ) -> Arc<LineRaster> {
+        if let Some(l) = self
+            .lines
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&key)
+        {
+            return l.clone();
+        }
+        // Made outside the lock: two threads may both make a line; the bitmaps are equal.
+        let l = Arc::new(LineRaster {
+            bitmap: make(),
+            zpl: OnceLock::new(),
+        });
+        let mut cache = self.lines.lock().unwrap_or_else(PoisonError::into_inner);
+        if cache.len() >= LINE_CACHE_MAX {
+            cache.clear();
+        }
+        cache.insert(key, l.clone());
+        l
     }
 
     /// Ascent (above the baseline) at em size `em_px`.

@@ -268,8 +268,9 @@ pub fn wrap(text: &str, max_w: f32, size: f32, bold: bool, m: Measure<'_>) -> Ve
     lines
 }
 
-/// Binds the fields of `s` against `data`. `Ok(None)` when a field has no value and the
-/// element is optional.
+/// Binds the fields of `s` against `data`. A field without a value prints its default
+/// (`{{f|default}}`); without a default, `Ok(None)` leaves an optional element out and any
+/// other element fails naming the field.
 fn bind(
     s: &str,
     data: &LabelData,
@@ -286,14 +287,15 @@ fn bind(
     for seg in segs {
         match seg {
             Segment::Lit(l) => out.push_str(&l),
-            Segment::Field(f) => match data.get(&f) {
-                Some(v) => out.push_str(&v),
-                None if optional => return Ok(None),
-                None => {
+            Segment::Field { name, default } => match (data.get(&name), default) {
+                (Some(v), _) => out.push_str(&v),
+                (None, Some(d)) => out.push_str(&d),
+                (None, None) if optional => return Ok(None),
+                (None, None) => {
                     return Err(Error::MissingValue {
                         template: template.into(),
                         place: place.into(),
-                        field: f,
+                        field: name,
                     })
                 }
             },
@@ -563,14 +565,14 @@ pub fn layout(template: &Template, data: &LabelData, fonts: Option<&Fonts>) -> R
                 let Some(img) = template.image(i) else {
                     continue;
                 };
+                // Scaled to the box when the template was loaded.
                 let (bx, by, bw, bh) = (d(*x), d(*y), d(*w), d(*h));
-                let scaled = scale_to_fit(img, bw.max(1), bh.max(1));
                 #[allow(clippy::cast_possible_wrap)]
-                let (sw, sh) = (scaled.width as i32, scaled.height as i32);
+                let (sw, sh) = (img.width as i32, img.height as i32);
                 items.push(Item::Image {
                     x: bx + (bw - sw) / 2,
                     y: by + (bh - sh) / 2,
-                    image: scaled,
+                    image: img.clone(),
                 });
             }
         }
@@ -648,6 +650,137 @@ mod tests {
         check_wrap("ABCDEFGHIJKLMNOP", 4.4, &["ABCDEFGH", "IJKLMNOP"]);
         check_wrap("a\nb", 10.0, &["a", "b"]);
         check_wrap("", 10.0, &[""]);
+    }
+
+    fn texts(l: &Layout) -> Vec<String> {
+        l.items
+            .iter()
+            .filter_map(|i| match i {
+                Item::Text(t) => Some(t.text.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    const FALLBACKS: &str = r#"
+name = "t"
+size = "100x150"
+dpi = 203
+[[element]]
+type = "text"
+x = 2
+y = 2
+w = 90
+h = 6
+size = 3
+wrap = false
+text = "收：{{receiver.name|}} {{receiver.phone_masked|无电话}}"
+[[element]]
+type = "text"
+x = 2
+y = 10
+w = 90
+h = 6
+size = 3
+wrap = false
+optional = true
+text = "备注：{{order.remark}} {{order.shop|-}}"
+[[element]]
+type = "barcode"
+symbology = "code128"
+x = 2
+y = 20
+w = 90
+h = 10
+optional = true
+data = "{{extra.sscc}}"
+[[element]]
+type = "text"
+x = 2
+y = 40
+w = 90
+h = 6
+size = 3
+wrap = false
+text = "单号 {{order.no}}"
+"#;
+
+    fn check_bound(edit: impl Fn(&mut LabelData), want: &[&str]) {
+        let t = Template::from_toml(FALLBACKS, "t.toml", std::path::Path::new(".")).unwrap();
+        let mut d = LabelData::sample();
+        edit(&mut d);
+        let l = layout(&t, &d, None).unwrap();
+        assert_eq!(texts(&l), want);
+        assert!(l.items.iter().all(|i| !matches!(i, Item::Barcode(_))));
+    }
+
+    /// Missing values: defaults print, optional elements drop out, the rest are errors that
+    /// name the field (unknown fields are refused at load, see `template::tests`).
+    #[test]
+    fn missing_values_use_defaults_or_drop_optional_elements() {
+        check_bound(
+            |_| {},
+            &[
+                "收：张三 138****5678",
+                "备注：易碎品 轻拿轻放 好物旗舰店",
+                "单号 SO20261125000123",
+            ],
+        );
+        check_bound(
+            |d| {
+                d.receiver.name.clear();
+                d.receiver.phone.clear();
+                d.order.shop.clear();
+            },
+            &[
+                "收： 无电话",
+                "备注：易碎品 轻拿轻放 -",
+                "单号 SO20261125000123",
+            ],
+        );
+        // A missing field without a default drops an optional element, whatever else is set.
+        check_bound(
+            |d| d.order.remark.clear(),
+            &["收：张三 138****5678", "单号 SO20261125000123"],
+        );
+        let t = Template::from_toml(FALLBACKS, "t.toml", std::path::Path::new(".")).unwrap();
+        let mut d = LabelData::sample();
+        d.order.no.clear();
+        let err = layout(&t, &d, None).unwrap_err().to_string();
+        for want in [
+            "element 4 (text)",
+            "no value for {{order.no}}",
+            "{{order.no|…}}",
+        ] {
+            assert!(err.contains(want), "{err}");
+        }
+    }
+
+    /// The shipped templates print with only what a bare order gives: waybill, order number
+    /// and address (no receiver name or phone, sender, weight, cost, packer …).
+    #[test]
+    fn shipped_templates_print_sparse_data() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
+        let mut d = LabelData {
+            label_id: "L1".into(),
+            ..LabelData::default()
+        };
+        d.order.no = "SO1".into();
+        d.waybill.no = "73100012345678".into();
+        d.receiver.province = "上海市".into();
+        d.receiver.address = "博云路2号".into();
+        for name in ["express-100x150", "express-100x180", "parcel-76x130"] {
+            let t = Template::load(&dir.join(format!("{name}.toml"))).unwrap();
+            let l = layout(&t, &d, None).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let all = texts(&l).join("\n");
+            assert!(!all.contains("{{"), "{name}: {all}");
+            // Without the waybill number the label is refused, naming the field.
+            let mut no_waybill = d.clone();
+            no_waybill.waybill.no.clear();
+            no_waybill.order.no.clear();
+            let err = layout(&t, &no_waybill, None).unwrap_err().to_string();
+            assert!(err.contains("no value for {{"), "{name}: {err}");
+        }
     }
 
     #[test]

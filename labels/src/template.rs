@@ -364,11 +364,19 @@ pub struct TemplateFile {
 pub enum Segment {
     /// Literal text.
     Lit(String),
-    /// A field name, e.g. `order.no`.
-    Field(String),
+    /// A field reference.
+    Field {
+        /// The field name, e.g. `order.no`.
+        name: String,
+        /// Text printed when the field has no value (`{{receiver.phone|无}}`); `None` makes a
+        /// missing value an error (or skips an `optional` element).
+        default: Option<String>,
+    },
 }
 
-/// Splits `s` into literals and `{{field}}` references; `Err` says what is malformed.
+/// Splits `s` into literals and `{{field}}` / `{{field|default}}` references; `Err` says what
+/// is malformed. Names and defaults are trimmed; `{{field|}}` prints nothing when the field has
+/// no value.
 pub fn parse_bindings(s: &str) -> std::result::Result<Vec<Segment>, String> {
     let mut out = Vec::new();
     let mut rest = s;
@@ -380,11 +388,21 @@ pub fn parse_bindings(s: &str) -> std::result::Result<Vec<Segment>, String> {
         let Some(end) = after.find("}}") else {
             return Err(format!("unclosed '{{{{' in {s:?}"));
         };
-        let name = after[..end].trim();
+        let inner = &after[..end];
+        let (name, default) = match inner.split_once('|') {
+            Some((n, d)) => (n.trim(), Some(d.trim().to_string())),
+            None => (inner.trim(), None),
+        };
         if name.is_empty() {
-            return Err(format!("empty '{{{{}}}}' in {s:?}"));
+            return Err(format!("empty field name in '{{{{{inner}}}}}' in {s:?}"));
         }
-        out.push(Segment::Field(name.to_string()));
+        if name.contains("{{") {
+            return Err(format!("'{{{{' inside a field in {s:?}"));
+        }
+        out.push(Segment::Field {
+            name: name.to_string(),
+            default,
+        });
         rest = &after[end + 2..];
     }
     if !rest.is_empty() {
@@ -413,7 +431,8 @@ pub struct Template {
     pub size: LabelSize,
     /// Where it came from (for messages).
     pub source: String,
-    /// Decoded images, by element index.
+    /// Decoded images by element index, already scaled to fit their boxes at the template's
+    /// resolution.
     pub images: Vec<(usize, MonoImage)>,
 }
 
@@ -511,12 +530,13 @@ impl Template {
             let fields = |s: &str| -> Result<()> {
                 let segs = parse_bindings(s).map_err(|m| terr(at.clone(), m))?;
                 for seg in segs {
-                    if let Segment::Field(f) = seg {
-                        if !is_known_field(&f) {
+                    // A default does not excuse a typo: the name must still exist.
+                    if let Segment::Field { name, .. } = seg {
+                        if !is_known_field(&name) {
                             return Err(Error::UnknownField {
                                 template: source.clone(),
                                 place: at.clone(),
-                                field: f,
+                                field: name,
                                 known: FIELDS.join(", ") + ", extra.<name>",
                             });
                         }
@@ -611,7 +631,10 @@ impl Template {
                     } else {
                         base.join(path)
                     };
-                    images.push((i, decode_png(&full, threshold.unwrap_or(128))?));
+                    // Scaled to the box once here, not on every label.
+                    let img = decode_png(&full, threshold.unwrap_or(128))?;
+                    let d = |mm: f64| crate::layout::mm_to_dots(mm, file.dpi).max(1);
+                    images.push((i, crate::layout::scale_to_fit(&img, d(*w), d(*h))));
                 }
             }
         }
@@ -623,7 +646,7 @@ impl Template {
         })
     }
 
-    /// The image decoded for element `index`, if it is an image element.
+    /// The image of element `index` scaled to its box, if it is an image element.
     pub fn image(&self, index: usize) -> Option<&MonoImage> {
         self.images
             .iter()
@@ -721,16 +744,33 @@ mod tests {
 
     #[test]
     fn bindings() {
+        let field = |n: &str, d: Option<&str>| Segment::Field {
+            name: n.into(),
+            default: d.map(str::to_string),
+        };
         assert_eq!(
             parse_bindings("收件人 {{ receiver.name }}!").unwrap(),
             vec![
                 Segment::Lit("收件人 ".into()),
-                Segment::Field("receiver.name".into()),
+                field("receiver.name", None),
                 Segment::Lit("!".into())
             ]
         );
+        assert_eq!(
+            parse_bindings("{{receiver.phone|—}}{{ order.remark | 无 }}{{packer|}}").unwrap(),
+            vec![
+                field("receiver.phone", Some("—")),
+                field("order.remark", Some("无")),
+                field("packer", Some("")),
+            ]
+        );
+        assert_eq!(
+            parse_bindings("{{extra.a|x|y}}").unwrap(),
+            vec![field("extra.a", Some("x|y"))]
+        );
         assert!(parse_bindings("{{order.no").is_err());
         assert!(parse_bindings("{{ }}").is_err());
+        assert!(parse_bindings("{{|无}}").is_err());
         assert_eq!(parse_bindings("").unwrap(), vec![]);
     }
 
@@ -781,6 +821,11 @@ text = "{{order.no}}"
         check_err(
             &MIN.replace("dpi = 203", "dpi = 600"),
             &["t.toml", "dpi 600"],
+        );
+        // A default does not hide a misspelt field.
+        check_err(
+            &MIN.replace("{{order.no}}", "{{receiver.phon|无}}"),
+            &["unknown field {{receiver.phon}}", "receiver.phone"],
         );
         check_err(&MIN.replace("100x150", "A6"), &["unknown size \"A6\""]);
         check_err(&MIN.replace("size = 4", "size = 0"), &["size 0 mm"]);

@@ -13,7 +13,7 @@ use crate::barcode::Encoded;
 use crate::error::{Error, Result};
 use crate::fonts::{is_wide, Fonts};
 use crate::layout::{Item, Layout, TextLine};
-use crate::render::raster::{text_bitmap, Bitmap};
+use crate::render::raster::{text_line, MonoBitmap};
 use crate::template::{Align, Symbology, TextMode};
 use std::io::Write as _;
 
@@ -38,19 +38,18 @@ fn mm(tenth: u32) -> String {
     }
 }
 
-fn bitmap_cmd(out: &mut Vec<u8>, x: i32, y: i32, bmp: &Bitmap, mode: u8) {
-    // TSPL bitmaps: a 0 bit prints a dot.
-    let (row_bytes, data) = bmp.pack(false);
+fn bitmap_cmd(out: &mut Vec<u8>, x: i32, y: i32, bmp: &MonoBitmap, mode: u8) {
     let _ = write!(
         out,
         "BITMAP {},{},{},{},{},",
         x.max(0),
         y.max(0),
-        row_bytes,
+        bmp.row_bytes,
         bmp.height,
         mode
     );
-    out.extend_from_slice(&data);
+    // TSPL bitmaps: a 0 bit prints a dot.
+    out.extend(bmp.data.iter().map(|b| !b));
     out.extend_from_slice(b"\r\n");
 }
 
@@ -132,8 +131,8 @@ pub fn render(layout: &Layout, fonts: Option<&Fonts>, copies: u32) -> Result<Vec
                             t.text
                         ),
                     })?;
-                    let (x, y, bmp) = text_bitmap(fonts, t);
-                    bitmap_cmd(&mut out, x, y, &bmp, 1);
+                    let line = text_line(fonts, t);
+                    bitmap_cmd(&mut out, t.x, t.top, &line.bitmap, 1);
                 } else {
                     resident_text(&mut out, t, &layout.tspl.cjk_font);
                 }
@@ -175,13 +174,7 @@ pub fn render(layout: &Layout, fonts: Option<&Fonts>, copies: u32) -> Result<Vec
                 }
             }
             Item::Image { x, y, image } => {
-                let mut bmp = Bitmap::new(image.width, image.height);
-                for (i, black) in image.pixels.iter().enumerate() {
-                    if *black {
-                        bmp.ink[i] = 255;
-                    }
-                }
-                bitmap_cmd(&mut out, *x, *y, &bmp, 0);
+                bitmap_cmd(&mut out, *x, *y, &MonoBitmap::from_image(image), 0);
             }
         }
     }
