@@ -95,6 +95,11 @@ fn frame_line(f: &Frame) -> String {
     format!("{what} · raw {}", printable(&f.raw))
 }
 
+/// `low`, `medium` or `high`.
+fn confidence(f: &ProbeResult) -> String {
+    format!("{:?}", f.confidence).to_lowercase()
+}
+
 /// What the prober heard at one setting.
 struct Heard {
     settings: SerialSettings,
@@ -253,9 +258,9 @@ impl App {
             ));
             if let Some(f) = &h.found {
                 lines.push(format!(
-                    "  {} ({:?}): {} frames, {} checksummed, {} bad checksums",
+                    "  {} ({} confidence): {} frames, {} checksummed, {} bad checksums",
                     f.protocol.name(),
-                    f.confidence,
+                    confidence(f),
                     f.frames,
                     f.checksummed,
                     f.bad_checksum
@@ -274,10 +279,10 @@ impl App {
             .max_by_key(|f| (f.confidence, f.frames));
         let summary = match best {
             Some(f) => format!(
-                "{} @ {name} {} ({:?} confidence, {} frames); configured: {}",
+                "{} @ {name} {} ({} confidence, {} frames); configured: {}",
                 f.protocol.name(),
                 f.settings,
-                f.confidence,
+                confidence(f),
                 f.frames,
                 cfg.protocol
             ),

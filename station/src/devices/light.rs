@@ -43,6 +43,8 @@ use std::time::{Duration, Instant};
 pub const TEST_STEP_MS: u64 = 800;
 /// How long the thread tries to switch everything off when it stops.
 const SHUTDOWN_FLUSH_MS: u64 = 500;
+/// How long the last frames get to leave before the port closes at shutdown.
+const SHUTDOWN_LINGER_MS: u64 = 50;
 /// Read timeout of the relay port (bounds the reaction time to commands).
 const READ_TIMEOUT_MS: u64 = 10;
 
@@ -627,6 +629,9 @@ impl<W: FnMut(LightWire)> Runner<W> {
                 return;
             }
             if self.light.outputs(self.now_ms()) == self.light.board() {
+                // Closing a port can drop bytes still in the driver's buffer (USB-serial
+                // adapters, ptys): give the last frames time to leave.
+                std::thread::sleep(Duration::from_millis(SHUTDOWN_LINGER_MS));
                 return;
             }
             match port.read(&mut buf) {
