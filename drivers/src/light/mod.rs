@@ -227,7 +227,7 @@ impl RelayProtocol {
 /// output left out is not wired (`{ green = 1, red = 2 }` has no yellow lamp and no buzzer);
 /// the whole table left out is the usual wiring ([`Channels::default`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, try_from = "RawChannels")]
 pub struct Channels {
     /// Green lamp.
     #[serde(default)]
@@ -255,7 +255,58 @@ impl Default for Channels {
     }
 }
 
+/// Channels as written in a configuration file, checked by [`Channels::check`] on the way in
+/// (so a parse error points at the table's line).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawChannels {
+    #[serde(default)]
+    green: Option<u8>,
+    #[serde(default)]
+    yellow: Option<u8>,
+    #[serde(default)]
+    red: Option<u8>,
+    #[serde(default)]
+    buzzer: Option<u8>,
+}
+
+impl TryFrom<RawChannels> for Channels {
+    type Error = String;
+    fn try_from(r: RawChannels) -> Result<Channels, String> {
+        let c = Channels {
+            green: r.green,
+            yellow: r.yellow,
+            red: r.red,
+            buzzer: r.buzzer,
+        };
+        c.check()?;
+        Ok(c)
+    }
+}
+
 impl Channels {
+    /// Checks that at least one output is wired, channels count from 1 and no two outputs
+    /// share a relay.
+    pub fn check(&self) -> Result<(), String> {
+        let wired: Vec<(Lamp, u8)> = self.wired().collect();
+        if wired.is_empty() {
+            return Err("wire at least one of green, yellow, red, buzzer".into());
+        }
+        for (i, (lamp, ch)) in wired.iter().enumerate() {
+            if *ch == 0 {
+                return Err(format!("{} = 0: relay channels count from 1", lamp.name()));
+            }
+            if let Some((other, _)) = wired.get(..i).and_then(|w| w.iter().find(|(_, c)| c == ch)) {
+                return Err(format!(
+                    "{} and {} are both on channel {ch}",
+                    other.name(),
+                    lamp.name()
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// The channel of one output.
     pub fn get(&self, lamp: Lamp) -> Option<u8> {
         match lamp {
@@ -328,31 +379,7 @@ impl LightConfig {
     /// Checks what serde cannot. Errors name the field.
     pub fn validate(&self) -> Result<(), LightError> {
         let bad = |field: &'static str, message: String| LightError::Config { field, message };
-        let wired: Vec<(Lamp, u8)> = self.channels.wired().collect();
-        if wired.is_empty() {
-            return Err(bad(
-                "channels",
-                "wire at least one of green, yellow, red, buzzer".into(),
-            ));
-        }
-        for (i, (lamp, ch)) in wired.iter().enumerate() {
-            if *ch == 0 {
-                return Err(bad(
-                    "channels",
-                    format!("{} = 0: relay channels count from 1", lamp.name()),
-                ));
-            }
-            if let Some((other, _)) = wired.get(..i).and_then(|w| w.iter().find(|(_, c)| c == ch)) {
-                return Err(bad(
-                    "channels",
-                    format!(
-                        "{} and {} are both on channel {ch}",
-                        other.name(),
-                        lamp.name()
-                    ),
-                ));
-            }
-        }
+        self.channels.check().map_err(|m| bad("channels", m))?;
         match &self.protocol {
             RelayProtocol::Modbus { address, .. } if !(1..=247).contains(address) => {
                 return Err(bad(

@@ -61,6 +61,22 @@ pub enum IdleLight {
     Off,
 }
 
+/// The relay protocols `[tower_light] protocol` accepts.
+pub const RELAY_PROTOCOLS: &[&str] = &["lcus", "modbus", "ascii"];
+
+/// Reads `protocol`, refusing unknown names as it is parsed (so the error has the line).
+fn relay_protocol<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<String, D::Error> {
+    let s = String::deserialize(d)?;
+    if RELAY_PROTOCOLS.contains(&s.trim()) {
+        Ok(s)
+    } else {
+        Err(serde::de::Error::custom(format!(
+            "{s:?} is not a relay protocol ({})",
+            RELAY_PROTOCOLS.join(", ")
+        )))
+    }
+}
+
 /// The `[tower_light]` section of the station configuration.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -75,6 +91,7 @@ pub struct TowerLightConfig {
     /// USB serial number, to tell two identical adapters apart.
     pub usb_serial: Option<String>,
     /// `lcus`, `modbus` or `ascii`.
+    #[serde(deserialize_with = "relay_protocol")]
     pub protocol: String,
     /// Baud rate (8N1).
     pub baud: u32,
@@ -208,7 +225,10 @@ impl TowerLightConfig {
             other => {
                 return Err(bad(
                     "protocol",
-                    format!("{other:?} is not a relay protocol (lcus, modbus, ascii)"),
+                    format!(
+                        "{other:?} is not a relay protocol ({})",
+                        RELAY_PROTOCOLS.join(", ")
+                    ),
                 ))
             }
         };
@@ -743,7 +763,17 @@ mod tests {
         )
         .unwrap_err()
         .to_string();
-        assert!(e.contains("tower_light.protocol"), "{e}");
+        assert!(e.starts_with("station.toml:3:"), "{e}");
+        assert!(e.contains("morse"), "{e}");
+        // Channels are checked as they are read: the error points at the table.
+        let e = crate::config::StationConfig::from_toml(
+            "[tower_light]\nport = \"COM5\"\nchannels = { green = 1, red = 1 }\n",
+            "station.toml",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.starts_with("station.toml:3:"), "{e}");
+        assert!(e.contains("green and red are both on channel 1"), "{e}");
     }
 
     #[test]
