@@ -473,3 +473,128 @@ fn displays() {
     assert_eq!(light.outputs(0).to_string(), "red + buzzer");
     assert_eq!(light.board().to_string(), "all off");
 }
+
+mod properties {
+    use super::super::codec::ModbusDecoder;
+    use super::super::sim::VirtualBoard;
+    use super::*;
+    use proptest::prelude::*;
+
+    fn mode() -> impl Strategy<Value = Mode> {
+        prop_oneof![Just(Mode::Off), Just(Mode::On), Just(Mode::Blink)]
+    }
+
+    fn signal() -> impl Strategy<Value = Signal> {
+        (mode(), mode(), mode(), mode()).prop_map(|(green, yellow, red, buzzer)| Signal {
+            green,
+            yellow,
+            red,
+            buzzer,
+        })
+    }
+
+    fn protocol() -> impl Strategy<Value = RelayProtocol> {
+        prop_oneof![
+            Just(RelayProtocol::Lcus),
+            any::<bool>().prop_map(|multiple_coils| RelayProtocol::Modbus {
+                address: 1,
+                check_answers: true,
+                multiple_coils,
+            }),
+            Just(RelayProtocol::Ascii {
+                on: "ON{ch};".into(),
+                off: "OFF{ch};".into(),
+            }),
+        ]
+    }
+
+    /// (ms after the previous event, signal) pairs.
+    fn script() -> impl Strategy<Value = Vec<(u64, Signal)>> {
+        proptest::collection::vec((0u64..1_500, signal()), 1..12)
+    }
+
+    proptest! {
+        /// Whatever is asked, and whenever, a board that answers ends up showing what the
+        /// light wants (frames through a virtual board of the same protocol).
+        #[test]
+        fn the_board_converges(protocol in protocol(), script in script(), gap in 0u64..20) {
+            let cfg = LightConfig {
+                frame_gap_ms: gap,
+                buzzer_max_ms: Some(2_000),
+                ..LightConfig::new(protocol.clone())
+            };
+            let mut light = Light::new(cfg);
+            let mut board = VirtualBoard::new(protocol);
+            let mut now = 0u64;
+            light.connected(now);
+            let step = |light: &mut Light, board: &mut VirtualBoard, now: u64| {
+                light.handle_timeout(now);
+                while let Some(f) = light.poll_transmit(now) {
+                    board.feed(&f);
+                    let answer = board.take_output();
+                    light.feed(&answer, now);
+                }
+            };
+            for (after, signal) in script {
+                let until = now + after;
+                while let Some(t) = light.poll_timeout().filter(|t| *t <= until) {
+                    now = t.max(now);
+                    step(&mut light, &mut board, now);
+                    if light.poll_timeout() == Some(t) { break; }
+                }
+                now = until;
+                light.set(Program::steady(signal), now);
+                step(&mut light, &mut board, now);
+            }
+            // End on a steady version of the last signal (a blinking lamp never settles), and
+            // give every output its frame gap.
+            let steady = |m: Mode| if m == Mode::Blink { Mode::On } else { m };
+            let last = light.signal();
+            light.set(
+                Program::steady(Signal {
+                    green: steady(last.green),
+                    yellow: steady(last.yellow),
+                    red: steady(last.red),
+                    buzzer: steady(last.buzzer),
+                }),
+                now,
+            );
+            step(&mut light, &mut board, now);
+            let settle = now + 4 * gap + 1;
+            while let Some(t) = light.poll_timeout().filter(|t| *t <= settle) {
+                now = t.max(now);
+                step(&mut light, &mut board, now);
+                if light.poll_timeout() == Some(t) { break; }
+            }
+            let want = light.outputs(now);
+            for (lamp, ch) in light.config().channels.wired() {
+                prop_assert_eq!(board.is_on(u16::from(ch)), want.get(lamp), "{:?} at {}", lamp, now);
+            }
+            prop_assert_eq!(light.board(), want);
+        }
+
+        /// The Modbus answer decoder never panics and gives the same answers fed whole or
+        /// byte by byte.
+        #[test]
+        fn modbus_decoder_total(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
+            let mut whole = ModbusDecoder::new();
+            whole.feed(&bytes);
+            let a: Vec<_> = std::iter::from_fn(|| whole.poll()).collect();
+            let mut each = ModbusDecoder::new();
+            let mut b = Vec::new();
+            for x in &bytes {
+                each.feed(&[*x]);
+                b.extend(std::iter::from_fn(|| each.poll()));
+            }
+            prop_assert_eq!(a, b);
+        }
+
+        /// The virtual board never panics on garbage, whatever its protocol.
+        #[test]
+        fn virtual_board_total(protocol in protocol(), bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
+            let mut board = VirtualBoard::new(protocol);
+            board.feed(&bytes);
+            let _ = board.take_output();
+        }
+    }
+}
