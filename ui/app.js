@@ -160,7 +160,7 @@
     $("chip-demo").hidden = !v.demo;
     if (signed) {
       $("chip-user").textContent = signed.operator_name + " · " + t("role." + signed.role) + " · " + signed.station;
-      document.querySelectorAll("[data-role]").forEach((b) => { b.hidden = signed.role !== b.dataset.role; });
+      document.querySelectorAll("[data-role]").forEach((b) => { b.hidden = !b.dataset.role.split(" ").includes(signed.role); });
     } else if (state.screen !== "signin") {
       show("signin");
     }
@@ -425,20 +425,34 @@
     }
   }
 
+  // ---------- shift report ----------
+  // The window is chosen by preset (current shift, previous shift, today, yesterday); the
+  // station computes it in its own time zone and answers local hours.
   async function refreshReport() {
-    const r = await call("shift_report");
+    const r = await call("shift_report", { req: { preset: state.reportPreset || "shift" } });
+    document.querySelectorAll("#rep-presets [data-preset]").forEach((b) => b.classList.toggle("selected", b.dataset.preset === (state.reportPreset || "shift")));
+    const hm = (iso) => iso.slice(0, 16).replace("T", " ");
+    $("rep-window").textContent = hm(r.from) + " – " + hm(r.to) + "  (UTC" + r.utc_offset + ")";
     $("rep-parcels").textContent = r.parcels;
     $("rep-items").textContent = r.items;
-    $("rep-variance").textContent = r.mean_abs_variance_g === null ? "—" : grams(r.mean_abs_variance_g);
+    $("rep-variance").textContent = grams(r.variance.mean_abs_g);
+    $("rep-max-variance").textContent = grams(r.variance.max_abs_g);
+    $("rep-outside").textContent = r.variance.outside_tolerance;
+    $("rep-alarms").textContent = r.alarms;
+    $("rep-overrides").textContent = r.overrides;
+    $("rep-short").textContent = r.short_packs;
     drawChart($("rep-chart"), r.per_hour);
     const body = $("rep-packers");
     body.replaceChildren();
+    const name = (id) => { const o = state.boot && state.boot.operators.find((x) => x.id === id); return o ? o.name + " (" + id + ")" : id; };
     for (const p of r.per_packer) {
-      body.append(el("tr", null, el("td", { text: p.operator }), el("td", { text: String(p.parcels) }), el("td", { text: String(p.items) }),
-        el("td", { text: String(p.alarms) }), el("td", { text: String(p.overrides) })));
+      body.append(el("tr", null, el("td", { text: name(p.operator) }), el("td", { text: String(p.parcels) }), el("td", { text: String(p.items) }),
+        el("td", { text: String(p.warnings) }), el("td", { text: String(p.stops) }), el("td", { text: String(p.overrides) }),
+        el("td", { text: String(p.short_packs) }), el("td", { text: grams(p.mean_abs_variance_g) }), el("td", { text: String(p.outside_tolerance) })));
     }
+    if (r.per_packer.length === 0) body.append(el("tr", null, el("td", { colspan: "9", class: "muted", text: t("rep.empty") })));
   }
-  // Bar chart in SVG: one bar per hour of the shift.
+  // Bar chart in SVG: every hour of the window on the axis, a bar for each hour with parcels.
   function drawChart(svg, perHour) {
     const NS = "http://www.w3.org/2000/svg";
     svg.replaceChildren();
@@ -450,39 +464,179 @@
     svg.append(mk("line", { class: "axis", x1: padL, y1: H - padB, x2: W - 4, y2: H - padB }));
     svg.append(mk("line", { class: "axis", x1: padL, y1: padT, x2: padL, y2: H - padB }));
     const top = mk("text", { x: 2, y: padT + 4 }); top.textContent = String(max); svg.append(top);
+    const every = n > 16 ? 2 : 1;
     perHour.forEach((h, i) => {
-      const bh = ((H - padB - padT) * h.parcels) / max;
       const x = padL + i * bw + bw * 0.15;
-      svg.append(mk("rect", { class: "bar", x, y: H - padB - bh, width: bw * 0.7, height: bh, "data-hour": h.hour }));
-      const lab = mk("text", { x: x + bw * 0.35, y: H - 6, "text-anchor": "middle" }); lab.textContent = h.hour; svg.append(lab);
-      if (h.parcels > 0) { const val = mk("text", { class: "val", x: x + bw * 0.35, y: H - padB - bh - 3, "text-anchor": "middle" }); val.textContent = String(h.parcels); svg.append(val); }
+      if (h.parcels > 0) {
+        const bh = ((H - padB - padT) * h.parcels) / max;
+        const bar = mk("rect", { class: "bar", x, y: H - padB - bh, width: bw * 0.7, height: bh, "data-hour": h.hour });
+        const tip = mk("title", {}); tip.textContent = h.start + ": " + h.parcels + " / " + h.items; bar.append(tip);
+        svg.append(bar);
+        const val = mk("text", { class: "val", x: x + bw * 0.35, y: H - padB - bh - 3, "text-anchor": "middle" }); val.textContent = String(h.parcels); svg.append(val);
+      }
+      if (i % every === 0) { const lab = mk("text", { x: x + bw * 0.35, y: H - 6, "text-anchor": "middle" }); lab.textContent = h.hour; svg.append(lab); }
     });
   }
 
-  async function refreshSettings() {
-    const s = await call("settings");
-    const kv = (dl, pairs) => { dl.replaceChildren(); for (const [k, v] of pairs) dl.append(el("dt", { text: k }), el("dd", { text: v })); };
-    kv($("set-station"), s.station);
-    kv($("set-devices"), s.devices);
+  // ---------- settings ----------
+  // The form shows the station's configuration; an admin edits it and saves only what changed.
+  // Validation is the station's (errors name the field); saved changes apply after a restart.
+  const listText = (v) => (v || []).join(", ");
+  function fieldValue(input) {
+    const kind = input.dataset.kind;
+    const v = input.value.trim();
+    if (kind === "int") return v === "" ? v : (/^-?\d+$/.test(v) ? Number(v) : v);
+    if (kind === "bool") return v === "true";
+    if (kind === "list") return v.split(/[,，\n]/).map((x) => x.trim()).filter((x) => x !== "");
+    return v;
+  }
+  function settingsFields(s) {
+    return {
+      "station_id": s.station.station_id,
+      "tolerance.abs_g": s.station.tolerance_abs_g,
+      "tolerance.percent": s.station.tolerance_percent,
+      "debounce_ms": s.station.debounce_ms,
+      "default_packaging": s.station.default_packaging || "",
+      "override_reasons": s.station.override_reasons,
+      "require_sign_in": s.station.require_sign_in,
+      "shift.utc_offset": s.station.utc_offset,
+      "shift.starts": s.station.shift_starts,
+      "order_center.kind": s.order_center.kind,
+      "order_center.url": s.order_center.url,
+      "scale.port": s.devices.scale_port || "",
+      "scale.protocol": s.devices.scale_protocol,
+      "scale.baud": s.devices.scale_baud,
+      "scanner.sources": s.devices.scanner_sources,
+      "tower_light.port": s.devices.tower_light_port || "",
+      "tower_light.protocol": s.devices.tower_light_protocol,
+      "labels.enabled": s.printing.enabled,
+      "labels.printer": s.printing.printer,
+      "labels.template": s.printing.template,
+      "labels.format": s.printing.format,
+    };
+  }
+  function packagingRows() {
+    return Array.from($("set-packaging").querySelectorAll("tr")).map((tr) => {
+      const [id, name, w] = tr.querySelectorAll("input");
+      const g = w.value.trim();
+      return { id: id.value.trim(), name: name.value.trim(), weight_g: /^-?\d+$/.test(g) ? Number(g) : g };
+    });
+  }
+  function addPackagingRow(p, editable) {
+    const inp = (v, cls) => { const i = el("input", { class: cls }); i.value = v; i.disabled = !editable; i.addEventListener("input", markDirty); return i; };
+    const del = el("button", { class: "danger", text: "✕", onclick: (e) => { e.target.closest("tr").remove(); markDirty(); } });
+    del.disabled = !editable;
+    $("set-packaging").append(el("tr", null, el("td", null, inp(p.id, "mono")), el("td", null, inp(p.name, "")), el("td", null, inp(String(p.weight_g), "mono num")), el("td", null, del)));
+  }
+  function settingsChanges() {
+    const s = state.settings;
+    if (!s) return [];
+    const before = settingsFields(s);
+    const changes = [];
+    document.querySelectorAll("#screen-settings [data-field]").forEach((input) => {
+      const field = input.dataset.field;
+      const now = fieldValue(input);
+      if (JSON.stringify(now) !== JSON.stringify(before[field])) changes.push({ field, value: now });
+    });
+    const pk = packagingRows();
+    if (JSON.stringify(pk) !== JSON.stringify(s.station.packaging.map((p) => ({ id: p.id, name: p.name, weight_g: p.weight_g })))) {
+      changes.push({ field: "packaging", value: pk });
+    }
+    return changes;
+  }
+  function markDirty() {
+    const n = settingsChanges().length;
+    $("set-savebar").hidden = !(state.settings && state.settings.editable);
+    $("set-save").disabled = n === 0;
+    $("set-discard").disabled = n === 0;
+    $("set-save-status").textContent = n === 0 ? t("set.no_changes") : n + " " + t("set.changes");
+  }
+  function renderSettings(s) {
+    state.settings = s;
+    $("set-mode").textContent = s.demo ? t("chip.demo") : (s.editable ? t("role.admin") : t("set.read_only"));
+    $("set-file").textContent = s.config_file;
+    const sel = $("set-default-pack");
+    sel.replaceChildren(el("option", { value: "", text: "—" }), ...s.station.packaging.map((p) => el("option", { value: p.id, text: p.name || p.id })));
+    const values = settingsFields(s);
+    document.querySelectorAll("#screen-settings [data-field]").forEach((input) => {
+      const v = values[input.dataset.field];
+      const text = Array.isArray(v) ? listText(v) : (v === null || v === undefined ? "" : String(v));
+      if (input.tagName === "SELECT" && text !== "" && !Array.from(input.options).some((o) => o.value === text)) input.append(el("option", { value: text, text }));
+      input.value = text;
+      input.disabled = !s.editable;
+    });
+    $("set-packaging").replaceChildren();
+    for (const p of s.station.packaging) addPackagingRow(p, s.editable);
+    $("set-pack-add").disabled = !s.editable;
+    const cred = $("set-oc-cred");
+    cred.textContent = t("set.cred_" + s.order_center.credentials) + (s.order_center.missing.length ? " (" + s.order_center.missing.join(", ") + ")" : "");
+    cred.className = "status " + (s.order_center.credentials === "missing" ? "fail" : "ok");
+    $("set-oc-status").textContent = t("set.sync_" + s.order_center.status) + (s.order_center.detail ? " · " + s.order_center.detail : "");
     const body = $("set-cards");
     body.replaceChildren();
     for (const c of s.rate_cards) {
-      body.append(el("tr", null, el("td", { text: c.carrier }), el("td", { text: c.service }), el("td", { text: String(c.zones) }), el("td", { class: "mono", text: c.source })));
+      body.append(el("tr", null, el("td", { text: c.carrier }), el("td", { text: c.service }), el("td", { text: String(c.zones) }),
+        el("td", { class: "mono", text: c.source }), el("td", { class: "mono", text: c.effective_from })));
     }
+    $("set-import-box").hidden = !s.editable;
+    $("set-import-dir").textContent = s.import_dir;
+    const files = $("set-import-files");
+    files.replaceChildren(...s.import_files.map((f) => el("button", { class: "file", text: f, onclick: () => { $("set-import-path").value = f; } })));
+    if (s.import_files.length === 0) files.append(el("span", { class: "muted", text: t("set.no_import_files") }));
+    $("set-pending").hidden = s.pending.length === 0;
+    $("set-pending-list").textContent = s.pending.map((a) => a.field).join(", ");
+    $("set-restart").disabled = !s.editable;
+    $("set-save-error").textContent = "";
+    markDirty();
+  }
+  async function refreshSettings() {
+    renderSettings(await call("settings"));
+  }
+  async function saveSettings() {
+    const changes = settingsChanges();
+    if (changes.length === 0) return;
+    $("set-save-error").textContent = "";
+    try {
+      const r = await T.core.invoke("save_settings", { req: { changes } });
+      renderSettings(r.view);
+      $("set-save-status").textContent = r.applied.length + " " + t("set.saved");
+    } catch (err) {
+      $("set-save-error").textContent = (err && err.message) || String(err);
+    }
+  }
+  async function restartApp() {
+    await call("restart_app");
+  }
+  function onImportProgress(p) {
+    const prog = $("set-import-progress");
+    prog.hidden = false;
+    prog.max = Math.max(1, p.rows_total);
+    prog.value = p.rows_read;
+    $("set-import-count").textContent = p.rows_read + " / " + p.rows_total + " " + t("set.rows");
   }
   async function importRates() {
     const path = $("set-import-path").value.trim();
     if (!path) return;
     const prog = $("set-import-progress");
     prog.hidden = false; prog.removeAttribute("value");
+    $("set-import-count").textContent = "";
+    $("set-import").disabled = true;
     try {
       const r = await call("import_rates", { path });
-      prog.value = 1;
-      $("set-import-summary").textContent = r.ok ? t("set.imported") + ": " + r.cards + " · " + r.rows + " rows" : r.errors.length + " " + t("set.rows_failed");
-      $("set-import-errors").replaceChildren(...r.errors.map((e) => el("div", { text: e })));
-      refreshSettings();
+      prog.max = 1; prog.value = 1;
+      $("set-import-count").textContent = r.rows + " " + t("set.rows");
+      const sum = $("set-import-summary");
+      sum.className = "status-line " + (r.ok ? "ok" : "fail");
+      sum.textContent = r.ok
+        ? t("set.imported") + ": " + r.cards + " " + t("set.cards") + (r.replaced ? " · " + t("set.replaced") + " " + r.replaced : "") + " · " + t("set.in_use") + " " + r.total + (r.saved_to ? " · " + r.saved_to : "")
+        : (r.issues.length + r.more) + " " + t("set.rows_failed") + (r.more ? " (" + t("set.first") + " " + r.issues.length + ")" : "");
+      const body = $("set-import-errors");
+      body.replaceChildren(...r.issues.map((i) => el("tr", null, el("td", { text: i.sheet || "" }), el("td", { class: "mono", text: i.row === null ? "" : String(i.row) }),
+        el("td", { class: "mono", text: i.column || "" }), el("td", { text: i.header || "" }), el("td", { text: i.message }))));
+      $("set-import-table").hidden = r.issues.length === 0;
+      if (r.ok) renderSettings(await call("settings"));
     } finally {
-      setTimeout(() => { prog.hidden = true; }, 800);
+      $("set-import").disabled = false;
     }
   }
 
@@ -561,6 +715,19 @@
     $("diag-testprint").addEventListener("click", () => diagnose("test_print"));
     $("diag-clear").addEventListener("click", () => { state.rawLog = []; $("diag-raw").textContent = ""; });
     $("set-import").addEventListener("click", importRates);
+    $("set-save").addEventListener("click", saveSettings);
+    $("set-discard").addEventListener("click", () => { if (state.settings) renderSettings(state.settings); });
+    $("set-restart").addEventListener("click", restartApp);
+    $("set-pack-add").addEventListener("click", () => { addPackagingRow({ id: "", name: "", weight_g: 0 }, true); markDirty(); });
+    document.querySelectorAll("#screen-settings [data-field]").forEach((i) => { i.addEventListener("input", markDirty); i.addEventListener("change", markDirty); });
+    document.querySelectorAll("[data-step]").forEach((b) => b.addEventListener("click", () => {
+      const i = $(b.dataset.step);
+      if (i.disabled) return;
+      i.value = String(Math.max(0, (parseInt(i.value, 10) || 0) + Number(b.dataset.delta)));
+      markDirty();
+    }));
+    document.querySelectorAll("#rep-presets [data-preset]").forEach((b) => b.addEventListener("click", () => { state.reportPreset = b.dataset.preset; refreshReport(); }));
+    $("rep-refresh").addEventListener("click", refreshReport);
     document.addEventListener("keydown", onKey, true);
   }
 
@@ -575,6 +742,7 @@
     await T.event.listen("pb://view", (e) => render(e.payload));
     await T.event.listen("pb://raw", (e) => appendRaw(e.payload));
     await T.event.listen("pb://keys", (e) => releaseKeys(e.payload));
+    await T.event.listen("pb://import-progress", (e) => onImportProgress(e.payload));
     await T.event.listen("pb://queue", (e) => { renderSync(e.payload); if (state.screen === "queue") refreshQueue(); });
     // Live weight on a channel (high rate, not an event).
     const ch = new T.core.Channel();

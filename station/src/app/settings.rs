@@ -27,7 +27,7 @@ use crate::sync::config::{
     AdapterKind, SECRET_JST_ACCESS_TOKEN, SECRET_JST_APP_SECRET, SECRET_REST_TOKEN,
     SECRET_WDT_APPSECRET,
 };
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Offset, Utc};
 use domain::verify::Role;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -72,7 +72,7 @@ pub struct CardView {
     pub zones: u64,
     /// Card version.
     pub source: String,
-    /// Effective from (RFC 3339).
+    /// Effective from, the station's local date (`2025-01-01`).
     pub effective_from: String,
 }
 
@@ -341,6 +341,8 @@ impl App {
             .ok()
             .and_then(|v| v.as_str().map(str::to_string))
             .unwrap_or_default();
+        // Dates as the station reads them (cards take effect at local midnight).
+        let offset = cfg.shift.resolve().map_or(Utc.fix(), |s| s.offset);
         let rate_cards = self
             .rating
             .as_ref()
@@ -352,7 +354,11 @@ impl App {
                         service: c.service.clone(),
                         zones: u64::try_from(c.zones.len()).unwrap_or(0),
                         source: c.version.clone(),
-                        effective_from: c.effective_from.to_rfc3339(),
+                        effective_from: c
+                            .effective_from
+                            .with_timezone(&offset)
+                            .format("%Y-%m-%d")
+                            .to_string(),
                     })
                     .collect()
             })
@@ -392,7 +398,11 @@ impl App {
                     .map(|(v, p)| format!("{v:04x}:{p:04x}")),
                 scanner_sources: cfg.scanner.sources.clone(),
                 tower_light_port: cfg.tower_light.port.clone(),
-                tower_light_protocol: cfg.tower_light.protocol.clone(),
+                // Whatever type the light section gives its protocol, the page shows its TOML name.
+                tower_light_protocol: serde_json::to_value(&cfg.tower_light.protocol)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default(),
                 tower_light: cfg.tower_light.is_configured(),
             },
             printing: PrintingSettings {

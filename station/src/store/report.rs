@@ -471,6 +471,10 @@ pub fn aggregate(
         }
     }
     for (op, c) in audit {
+        // Operators who only scanned, signed in or opened orders have nothing to report here.
+        if c.warnings + c.stops + c.overrides == 0 {
+            continue;
+        }
         let key = if op.is_empty() { NOBODY } else { op.as_str() };
         for acc in [per.entry(key.to_string()).or_default(), &mut total] {
             acc.tally.warnings += c.warnings;
@@ -668,6 +672,8 @@ mod tests {
                 overrides: 1,
             },
         );
+        // Signed in and scanned, nothing to report: not listed.
+        audit.insert("p9".to_string(), AuditCounts::default());
         audit.insert(
             String::new(),
             AuditCounts {
