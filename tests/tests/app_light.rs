@@ -1,8 +1,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 //! The tower light of a configured app on a pseudo-terminal relay board: the exact frames on
 //! the wire for idle, a wrong item (red + buzzer), acknowledge (back to green), a warning that
-//! falls back to green, a replugged board (everything resent), the lamp test, and lamps off at
-//! shutdown — for an LCUS board, and for a Modbus board that answers (one 0F request per
+//! falls back to green, sign-out (dark), a replugged board (everything resent), the lamp test,
+//! and lamps off at shutdown — for an LCUS board, and for a Modbus board that answers (one 0F request per
 //! change) and then falls silent (reported on the devices page).
 
 #[cfg(unix)]
@@ -283,6 +283,14 @@ frame_gap_ms = 2
             "after the warning",
         );
         assert_eq!(wire, frames(&[lcus(1, true), lcus(2, false)]));
+        // Signed out at a station with operators: dark.
+        app.sign_out(Utc::now()).unwrap();
+        let wire = expect_board(
+            &board,
+            &[(1, false), (2, false), (3, false), (4, false)],
+            "signed out",
+        );
+        assert_eq!(wire, frames(&[lcus(1, false)]));
     }
 
     #[test]

@@ -25,6 +25,8 @@ struct Shown {
     state: BenchLight,
     fallback: BenchLight,
     alarm_seq: Option<u64>,
+    /// When this state (with this alarm) was first shown.
+    since: DateTime<Utc>,
 }
 
 /// The tower light as the app holds it.
@@ -112,6 +114,7 @@ impl App {
     }
 
     /// Sends the bench state to the lamps when it changed (called whenever the view is built).
+    /// A stop alarm shows even when nobody is signed in; a warning does not.
     pub(super) fn show_light(&mut self, view: &AppView, now: DateTime<Utc>) {
         if self.light.device.is_none() && self.light.simulated.is_none() {
             return;
@@ -119,19 +122,31 @@ impl App {
         let fallback = self.base_light(view);
         let (state, alarm_seq) = match view.alarm.as_ref() {
             Some(a) if a.class == AlarmClass::Stop => (BenchLight::Stop, Some(a.seq)),
-            Some(a) if a.class == AlarmClass::Warn => (BenchLight::Warning, Some(a.seq)),
+            Some(a) if a.class == AlarmClass::Warn && fallback != BenchLight::Off => {
+                (BenchLight::Warning, Some(a.seq))
+            }
             _ => (fallback, None),
         };
-        let shown = Shown {
+        let same_alarm = self
+            .light
+            .shown
+            .filter(|p| p.state == state && p.alarm_seq == alarm_seq);
+        if same_alarm.is_some_and(|p| p.fallback == fallback) {
+            return;
+        }
+        let since = same_alarm.map_or(now, |p| p.since);
+        self.light.shown = Some(Shown {
             state,
             fallback,
             alarm_seq,
-        };
-        if self.light.shown == Some(shown) {
+            since,
+        });
+        // Only a warning depends on its fallback; a stop alarm's buzzer must not restart.
+        if same_alarm.is_some() && state != BenchLight::Warning {
             return;
         }
-        self.light.shown = Some(shown);
-        let program = state.program(fallback, &self.light.cfg);
+        let elapsed = u64::try_from((now - since).num_milliseconds()).unwrap_or(0);
+        let program = state.program_after(fallback, &self.light.cfg, elapsed);
         self.play(program, now);
     }
 

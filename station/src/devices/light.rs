@@ -6,7 +6,7 @@
 //!
 //! | bench state | lamps |
 //! |---|---|
-//! | signed out (a station with operators and nobody signed in) | all off |
+//! | signed out (a station with operators and nobody signed in) | all off (a stop alarm still shows) |
 //! | idle: signed in, no order open | green blinking (`idle = "green_blink"`, or `green`, `off`) |
 //! | ready: an order open, last scan accepted | green steady |
 //! | warning (amber alarm) | yellow steady until the next good scan or `warning_seconds`, then back |
@@ -311,12 +311,29 @@ impl BenchLight {
     /// The program that shows this state; a warning falls back to `fallback` after
     /// `warning_seconds`.
     pub fn program(self, fallback: BenchLight, cfg: &TowerLightConfig) -> Program {
+        self.program_after(fallback, cfg, 0)
+    }
+
+    /// The program for this state shown since `elapsed_ms` ago (a warning whose fallback
+    /// changed keeps its remaining time, and one whose time is up shows the fallback).
+    pub fn program_after(
+        self,
+        fallback: BenchLight,
+        cfg: &TowerLightConfig,
+        elapsed_ms: u64,
+    ) -> Program {
         match self {
-            BenchLight::Warning if cfg.warning_seconds > 0 => Program::timed(
-                self.signal(cfg),
-                cfg.warning_seconds.saturating_mul(1000),
-                fallback.signal(cfg),
-            ),
+            BenchLight::Warning if cfg.warning_seconds > 0 => {
+                let left = cfg
+                    .warning_seconds
+                    .saturating_mul(1000)
+                    .saturating_sub(elapsed_ms);
+                if left == 0 {
+                    Program::steady(fallback.signal(cfg))
+                } else {
+                    Program::timed(self.signal(cfg), left, fallback.signal(cfg))
+                }
+            }
             _ => Program::steady(self.signal(cfg)),
         }
     }
@@ -804,6 +821,13 @@ mod tests {
         let p = BenchLight::Warning.program(BenchLight::Ready, &hold);
         assert!(p.steps.is_empty());
         assert_eq!(p.then.to_string(), "yellow");
+        // The same warning, its fallback changed 4 s in: 1 s of yellow left; 6 s in: over.
+        let p = BenchLight::Warning.program_after(BenchLight::Idle, &cfg, 4_000);
+        assert_eq!(p.steps[0].hold_ms, 1_000);
+        assert_eq!(p.then.to_string(), "green blinking");
+        let p = BenchLight::Warning.program_after(BenchLight::Idle, &cfg, 6_000);
+        assert!(p.steps.is_empty());
+        assert_eq!(p.then.to_string(), "green blinking");
         let t = test_program(Signal::OFF);
         let names: Vec<String> = t.steps.iter().map(|s| s.signal.to_string()).collect();
         assert_eq!(names, ["green", "yellow", "red", "buzzer", "off"]);
