@@ -229,7 +229,9 @@ pub struct PrintJob {
     pub state: JobState,
     /// Attempts made.
     pub attempts: u32,
-    /// Why the last attempt failed.
+    /// Why the last attempt failed, for the bench: the cause in Chinese and English, then the
+    /// printer and the detail (`PrinterError::bench_message`), e.g. `缺纸：请装入标签纸 / paper
+    /// out: load labels — printer tcp://192.0.2.5:9100`.
     pub last_error: Option<String>,
     /// The job this one reprints.
     pub reprint_of: Option<String>,
@@ -254,9 +256,11 @@ pub struct PrintEvent {
     pub state: JobState,
     /// Attempt number.
     pub attempt: u32,
-    /// Stable error code (`printer_offline`, `printer_not_ready` …) when it failed.
+    /// Stable error code (`printer_offline`, `printer_timeout`, `printer_not_ready`,
+    /// `printer_spooler`, `label_render` …) when it failed or is being retried.
     pub code: Option<String>,
-    /// Message for the bench.
+    /// Message for the bench: `printed (REFERENCE)`, or the failure as in
+    /// [`PrintJob::last_error`] (cause, printer, detail; `; retrying` while retries remain).
     pub message: String,
 }
 
@@ -761,7 +765,7 @@ fn process(
         Ok(b) => b,
         Err(m) => {
             // A label that cannot be rendered will not render on retry either.
-            let msg = format!("cannot render label {}: {m}", job.label_id);
+            let msg = format!("标签无法生成 / cannot render label {}: {m}", job.label_id);
             set_state(
                 sh,
                 job_id,
@@ -810,7 +814,8 @@ fn process(
                 return true;
             }
             Err(e) => {
-                let msg = e.to_string();
+                // Cause first, in the packer's words, then the printer and the detail.
+                let msg = e.bench_message();
                 if !e.is_transient() || attempts >= max {
                     set_state(sh, job_id, JobState::Failed, attempts, Some(&msg), None);
                     emit(sh, ev(JobState::Failed, attempts, Some(e.code()), msg));

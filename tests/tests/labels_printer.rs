@@ -1,7 +1,9 @@
 //! Printing against a loopback TCP "printer" on 127.0.0.1 that captures job bytes and answers
 //! status queries (TSPL `<ESC>!?`, ZPL `~HS`): happy path, printer offline, timeouts, paper
 //! out with retries then failure, recovery with retry, reprint with the same label id and data,
-//! and the station's label hook in demo mode (PDF files in a folder).
+//! and the station's label hook in demo mode (PDF files in a folder); every failure in the job
+//! log names the printer and the cause. (The spooler is tested in `labels_cups.rs`, which
+//! changes `PATH` and so runs in a test binary of its own.)
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use drivers::printer::{self, Condition, JobKind, Language, PrinterAddr, PrinterError, Timeouts};
@@ -336,4 +338,80 @@ fn demo_mode_writes_pdfs_and_previews() {
     let pdf = std::fs::read(&files[0]).unwrap();
     assert!(pdf.starts_with(b"%PDF"));
     assert!(pdf.len() < 50 * 1024);
+}
+
+/// Each way a print fails leaves a job log entry (and a listener event) that names the printer
+/// and says the cause in the packer's words: offline, timed out, head open, paper out, a
+/// missing USB device.
+#[test]
+fn failed_jobs_name_the_printer_and_the_cause() {
+    let refused = {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("tcp://127.0.0.1:{}", l.local_addr().unwrap().port())
+    };
+    let mute = FakePrinter::start();
+    mute.mute.store(true, Ordering::SeqCst);
+    let head_open = FakePrinter::start();
+    head_open.status.store(0x01, Ordering::SeqCst);
+    let paper_out = FakePrinter::start();
+    paper_out.status.store(0x04, Ordering::SeqCst);
+    let cases: [(&str, Format, &str, &[&str]); 5] = [
+        (
+            &refused,
+            Format::Tspl,
+            "printer_offline",
+            &["打印机离线 / printer offline", "refused"],
+        ),
+        (
+            &mute.addr(),
+            Format::Zpl,
+            "printer_timeout",
+            &["printer timed out", "status timed out"],
+        ),
+        (
+            &head_open.addr(),
+            Format::Tspl,
+            "printer_not_ready",
+            &["打印头未合上", "print head open"],
+        ),
+        (
+            &paper_out.addr(),
+            Format::Zpl,
+            "printer_not_ready",
+            &["缺纸", "paper out"],
+        ),
+        (
+            "usb:/nonexistent/usb/lp7",
+            Format::Tspl,
+            "printer_offline",
+            &["printer offline", "no printer device", "unplugged"],
+        ),
+    ];
+    for (printer, format, code, want) in cases {
+        let mut cfg = queue_cfg(printer, format, None);
+        cfg.retries = 0;
+        let q = PrintQueue::start(":memory:", cfg, clock()).unwrap();
+        let events: Arc<Mutex<Vec<PrintEvent>>> = Arc::default();
+        let ev = events.clone();
+        q.set_listener(Arc::new(move |e| ev.lock().unwrap().push(e)));
+        let job = q.submit(&LabelData::sample(), None, None).unwrap();
+        let j = q.wait(&job, Duration::from_secs(5)).unwrap();
+        assert_eq!(j.state, JobState::Failed, "{printer}");
+        let msg = j.last_error.unwrap();
+        assert!(msg.contains(printer), "{msg:?} does not name {printer}");
+        for w in want {
+            assert!(msg.contains(w), "{printer}: {msg:?} lacks {w:?}");
+        }
+        let last = wait_for(|| {
+            events
+                .lock()
+                .unwrap()
+                .iter()
+                .rev()
+                .find(|e| e.job_id == job && e.state == JobState::Failed)
+                .cloned()
+        });
+        assert_eq!(last.code.as_deref(), Some(code), "{printer}");
+        assert_eq!(last.message, msg);
+    }
 }

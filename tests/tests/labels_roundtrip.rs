@@ -120,13 +120,28 @@ fn symbols(png: &Path) -> Vec<String> {
 
 #[test]
 fn pdf_barcodes_decode_back_with_zbar_and_the_cjk_font_is_an_embedded_subset() {
+    pdf_round_trip(ALL_CODES);
+}
+
+/// The same at 300 dpi on 4 × 6 in stock: module widths in whole 300 dpi dots, page size in
+/// tenths of a millimetre.
+#[test]
+fn pdf_round_trip_at_300_dpi_on_4x6_inch_stock() {
+    pdf_round_trip(
+        &ALL_CODES
+            .replace("dpi = 203", "dpi = 300")
+            .replace("size = \"100x150\"", "size = \"4x6in\""),
+    );
+}
+
+fn pdf_round_trip(template: &str) {
     if !have("pdftoppm") || !have("zbarimg") || !have("pdffonts") {
         eprintln!("skipped: needs poppler-utils and zbar-tools");
         return;
     }
     let Some(fonts) = fonts() else { return };
     let dir = tempfile::tempdir().unwrap();
-    let t = Template::from_toml(ALL_CODES, "all-codes.toml", dir.path()).unwrap();
+    let t = Template::from_toml(template, "all-codes.toml", dir.path()).unwrap();
     let data = sample();
     let pdf = labels::render_label(&t, &data, Format::Pdf, Some(fonts)).unwrap();
     assert!(pdf.len() < 50 * 1024, "PDF is {} bytes", pdf.len());
@@ -189,11 +204,84 @@ fn png_preview_decodes_the_same() {
     }
     let Some(fonts) = fonts() else { return };
     let dir = tempfile::tempdir().unwrap();
-    let t = Template::from_toml(ALL_CODES, "all-codes.toml", dir.path()).unwrap();
-    let png = labels::render_label(&t, &sample(), Format::Png, Some(fonts)).unwrap();
-    let p = dir.path().join("p.png");
-    std::fs::write(&p, png).unwrap();
-    assert_eq!(zbar(&p).len(), 4, "{:?}", zbar(&p));
+    for (name, template) in [
+        ("203", ALL_CODES.to_string()),
+        ("300", ALL_CODES.replace("dpi = 203", "dpi = 300")),
+    ] {
+        let t = Template::from_toml(&template, "all-codes.toml", dir.path()).unwrap();
+        let png = labels::render_label(&t, &sample(), Format::Png, Some(fonts)).unwrap();
+        let p = dir.path().join(format!("p{name}.png"));
+        std::fs::write(&p, png).unwrap();
+        assert_eq!(zbar(&p).len(), 4, "{name} dpi: {:?}", zbar(&p));
+    }
+}
+
+/// The shipped express labels at 300 dpi (the 100 × 150 one on 4 × 6 in stock): the waybill
+/// Code 128 and the QR code read back from the PDF and from the PNG preview, and on the
+/// two-part label the stub's own Code 128 from a crop of the stub alone (zbar reports two
+/// equal symbols in one image once).
+#[test]
+fn shipped_express_labels_decode_at_300_dpi() {
+    if !have("pdftoppm") || !have("zbarimg") {
+        eprintln!("skipped: needs poppler-utils and zbar-tools");
+        return;
+    }
+    let Some(fonts) = fonts() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let data = sample();
+    let waybill = || "SF1234567890123".to_string();
+    for (name, size) in [
+        ("express-100x150.toml", "4x6in"),
+        ("express-100x180.toml", "100x180"),
+    ] {
+        let base = Template::load(&templates_dir().join(name)).unwrap();
+        let mut file = base.file.clone();
+        file.dpi = Dpi::D300;
+        file.size = size.into();
+        let t = Template::check(file, name, &templates_dir()).unwrap();
+        let pdf = labels::render_label(&t, &data, Format::Pdf, Some(fonts)).unwrap();
+        let pdf_path = dir.path().join("x.pdf");
+        std::fs::write(&pdf_path, &pdf).unwrap();
+        let raster = |out: &str, crop: &[&str]| {
+            let ok = Command::new("pdftoppm")
+                .args(["-r", "300", "-gray", "-png", "-singlefile"])
+                .args(crop)
+                .arg(&pdf_path)
+                .arg(dir.path().join(out))
+                .status()
+                .unwrap();
+            assert!(ok.success());
+            dir.path().join(format!("{out}.png"))
+        };
+        let png = labels::render_label(&t, &data, Format::Png, Some(fonts)).unwrap();
+        let preview = dir.path().join("preview.png");
+        std::fs::write(&preview, png).unwrap();
+        for p in [raster("x", &[]), preview] {
+            assert_eq!(
+                symbols(&p),
+                vec!["CODE-128", "QR-Code"],
+                "{name} {}",
+                p.display()
+            );
+            assert_eq!(zbar(&p), vec![waybill(), waybill()], "{name}");
+        }
+        if name == "express-100x180.toml" {
+            // The stub starts at 150 mm = 1772 dots at 300 dpi.
+            let stub = raster(
+                "stub",
+                &["-x", "0", "-y", "1780", "-W", "1200", "-H", "380"],
+            );
+            assert_eq!(symbols(&stub), vec!["CODE-128"]);
+            assert_eq!(zbar(&stub), vec![waybill()]);
+        }
+    }
+}
+
+/// Width and height of a PNG from its IHDR chunk.
+fn png_size(png: &[u8]) -> (u32, u32) {
+    assert_eq!(&png[12..16], b"IHDR");
+    let be = |b: &[u8]| u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
+    (be(&png[16..20]), be(&png[20..24]))
 }
 
 /// Every shipped template renders in every format at every size and resolution, and the PDF
@@ -202,7 +290,12 @@ fn png_preview_decodes_the_same() {
 fn shipped_templates_render_at_every_size_and_dpi() {
     let Some(fonts) = fonts() else { return };
     let data = sample();
-    for name in ["express-100x150.toml", "parcel-76x130.toml"] {
+    let mut sizes_seen = Vec::new();
+    for name in [
+        "express-100x150.toml",
+        "express-100x180.toml",
+        "parcel-76x130.toml",
+    ] {
         let path = templates_dir().join(name);
         let base = Template::load(&path).unwrap();
         for (size_name, size) in LabelSize::NAMED {
@@ -225,18 +318,52 @@ fn shipped_templates_render_at_every_size_and_dpi() {
                     (size.width_tenth_mm * dpmm + 5) / 10,
                     "{name} {size_name}"
                 );
+                assert_eq!(
+                    l.height,
+                    (size.height_tenth_mm * dpmm + 5) / 10,
+                    "{name} {size_name}"
+                );
+                sizes_seen.push((*size_name, dpi));
+                let at = format!("{name} {size_name} {dpi:?}");
                 for f in [Format::Pdf, Format::Tspl, Format::Zpl, Format::Png] {
                     let b = labels::render(&l, f, Some(fonts), 1).unwrap();
-                    assert!(!b.is_empty());
-                    if f == Format::Pdf {
-                        assert!(
-                            b.len() < 50 * 1024,
-                            "{name} {size_name} {dpi:?}: {} bytes",
-                            b.len()
-                        );
+                    match f {
+                        Format::Pdf => {
+                            assert!(b.starts_with(b"%PDF-"), "{at}");
+                            assert!(b.len() < 50 * 1024, "{at}: {} bytes", b.len());
+                        }
+                        Format::Tspl => {
+                            let mm = |t: u32| {
+                                if t % 10 == 0 {
+                                    format!("{}", t / 10)
+                                } else {
+                                    format!("{}.{}", t / 10, t % 10)
+                                }
+                            };
+                            let head = format!(
+                                "SIZE {} mm,{} mm\r\n",
+                                mm(size.width_tenth_mm),
+                                mm(size.height_tenth_mm)
+                            );
+                            assert!(b.starts_with(head.as_bytes()), "{at}");
+                        }
+                        Format::Zpl => {
+                            let head = format!("^XA\n^CI28\n^PW{}\n^LL{}\n", l.width, l.height);
+                            assert!(b.starts_with(head.as_bytes()), "{at}");
+                        }
+                        Format::Png => assert_eq!(png_size(&b), (l.width, l.height), "{at}"),
                     }
                 }
             }
+        }
+    }
+    // Every stock size the issue names was rendered at both resolutions.
+    for (size_name, _) in LabelSize::NAMED {
+        for dpi in [Dpi::D203, Dpi::D300] {
+            assert!(
+                sizes_seen.contains(&(*size_name, dpi)),
+                "{size_name} {dpi:?}"
+            );
         }
     }
 }

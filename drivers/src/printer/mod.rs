@@ -12,7 +12,9 @@ pub mod status;
 pub mod transport;
 
 pub use status::{Condition, Language, PrinterStatus, StatusDecoder};
-pub use transport::{query_status, send, JobKind, SendReport, Timeouts};
+pub use transport::{
+    lp_args, parse_lp_request_id, parse_lpstat, query_status, send, JobKind, SendReport, Timeouts,
+};
 
 use std::path::PathBuf;
 use std::str::FromStr;
@@ -184,8 +186,8 @@ pub enum PrinterError {
         /// Details.
         message: String,
     },
-    /// The spooler refused the job.
-    #[error("spooler {queue}: {message}")]
+    /// The spooler refused the job or its status.
+    #[error("printer cups:{queue}: {message}")]
     Spooler {
         /// The queue.
         queue: String,
@@ -219,6 +221,38 @@ impl PrinterError {
         )
     }
 
+    /// What went wrong, in a few words for the packer (Chinese / English): the cause
+    /// without the technical detail.
+    pub fn cause(&self) -> String {
+        match self {
+            PrinterError::Address { .. } => "打印机地址有误 / bad printer address".into(),
+            PrinterError::Offline { .. } => "打印机离线 / printer offline".into(),
+            PrinterError::Timeout { .. } => "打印机无响应（超时） / printer timed out".into(),
+            PrinterError::Io { .. } => "打印机通信出错 / printer connection error".into(),
+            PrinterError::NotReady { status, .. } => status.message(),
+            PrinterError::BadReply { .. } => {
+                "打印机状态无法识别 / printer status not understood".into()
+            }
+            PrinterError::Spooler { .. } => "打印任务被拒绝 / print job refused".into(),
+            PrinterError::Usb { .. } => "USB 打印机出错 / USB printer error".into(),
+            PrinterError::Unsupported { .. } => {
+                "该打印机不支持此操作 / not supported by this printer".into()
+            }
+        }
+    }
+
+    /// The message to show at the bench: the cause, then the printer and the detail, e.g.
+    /// `打印机离线 / printer offline — printer tcp://192.0.2.5:9100 is offline: connect: …`.
+    /// For a printer that is not ready the detail already is the cause, so it is said once.
+    pub fn bench_message(&self) -> String {
+        match self {
+            PrinterError::NotReady { addr, status } => {
+                format!("{} — printer {addr}", status.message())
+            }
+            other => format!("{} — {other}", other.cause()),
+        }
+    }
+
     /// A stable code for the UI.
     pub fn code(&self) -> &'static str {
         match self {
@@ -249,6 +283,52 @@ mod tests {
             (Err(e), Err(w)) => assert!(e.to_string().contains(w), "{s}: {e}"),
             (got, w) => panic!("{s}: got {got:?}, want {w:?}"),
         }
+    }
+
+    /// Every failure names the printer and says the cause in words a packer knows.
+    #[test]
+    fn bench_messages_name_the_printer_and_the_cause() {
+        let tcp = "tcp://192.0.2.5:9100".to_string();
+        let check = |e: PrinterError, want: &[&str]| {
+            let m = e.bench_message();
+            for w in want {
+                assert!(m.contains(w), "{m:?} lacks {w:?}");
+            }
+        };
+        check(
+            PrinterError::Offline {
+                addr: tcp.clone(),
+                message: "connect: Connection refused".into(),
+            },
+            &["printer offline", "打印机离线", &tcp, "Connection refused"],
+        );
+        check(
+            PrinterError::Timeout {
+                addr: "usb:/dev/usb/lp0".into(),
+                op: "write",
+                after: std::time::Duration::from_secs(10),
+            },
+            &["timed out", "usb:/dev/usb/lp0", "write timed out after 10s"],
+        );
+        check(
+            PrinterError::NotReady {
+                addr: tcp.clone(),
+                status: PrinterStatus {
+                    conditions: vec![Condition::PaperOut, Condition::HeadOpen],
+                    formats_in_buffer: None,
+                    labels_remaining: None,
+                    raw_hex: String::new(),
+                },
+            },
+            &["缺纸", "paper out", "head open", &tcp],
+        );
+        check(
+            PrinterError::Spooler {
+                queue: "Zebra".into(),
+                message: "the spooler refused the job (exit status: 1): lp: The printer or class does not exist.".into(),
+            },
+            &["job refused", "cups:Zebra", "does not exist"],
+        );
     }
 
     #[test]

@@ -165,7 +165,7 @@ pub fn send(
             usb_bulk_write(addr, *vid, *pid, job, t)?;
             None
         }
-        PrinterAddr::Cups(queue) => Some(cups_send(queue, job, kind, name, t)?),
+        PrinterAddr::Cups(queue) => Some(cups_send(LP.as_ref(), queue, job, kind, name, t)?),
         PrinterAddr::Dir(dir) => Some(dir_write(addr, dir, job, kind, name)?),
     };
     Ok(SendReport {
@@ -241,7 +241,7 @@ pub fn query_status(
         }
         PrinterAddr::UsbDevice(path) => usb_device_status(addr, path, dec, t),
         PrinterAddr::UsbId { vid, pid } => usb_bulk_status(addr, *vid, *pid, dec, t),
-        PrinterAddr::Cups(q) => cups_status(q),
+        PrinterAddr::Cups(q) => cups_status(LPSTAT.as_ref(), q),
         PrinterAddr::Dir(d) => {
             if d.is_dir() {
                 Ok(PrinterStatus {
@@ -290,6 +290,19 @@ fn dir_write(
 
 // ── CUPS spooler ──────────────────────────────────────────────────────────
 
+/// The spooler's job submission command (CUPS `lp`, also on macOS; found on `PATH`).
+pub const LP: &str = "lp";
+/// The spooler's status command.
+pub const LPSTAT: &str = "lpstat";
+
+/// How often a spooler command is polled for exit.
+const SPOOLER_POLL: Duration = Duration::from_millis(10);
+/// Deadline of `lpstat`.
+const LPSTAT_DEADLINE: Duration = Duration::from_secs(5);
+
+/// Runs `cmd`, feeding `stdin` from a helper thread (a spooler that stops reading cannot
+/// block us), and kills it if it has not exited within `deadline`. `Err` says what happened,
+/// with the command's own error output when it has one.
 fn run_with_deadline(
     mut cmd: std::process::Command,
     stdin: Option<&[u8]>,
@@ -305,39 +318,78 @@ fn run_with_deadline(
     .stdout(Stdio::piped())
     .stderr(Stdio::piped());
     let mut child = cmd.spawn().map_err(|e| {
-        format!("cannot run {what}: {e} (is CUPS installed? apt-get install cups-client)")
+        if e.kind() == std::io::ErrorKind::NotFound {
+            format!("cannot run {what}: not found on PATH (install the CUPS client: apt-get install cups-client)")
+        } else {
+            format!("cannot run {what}: {e}")
+        }
     })?;
-    if let (Some(data), Some(mut pipe)) = (stdin, child.stdin.take()) {
-        pipe.write_all(data)
-            .map_err(|e| format!("{what}: writing the job: {e}"))?;
-    }
+    let feeder = match (stdin, child.stdin.take()) {
+        (Some(data), Some(mut pipe)) => {
+            let data = data.to_vec();
+            Some(std::thread::spawn(move || pipe.write_all(&data)))
+        }
+        _ => None,
+    };
     let start = Instant::now();
-    loop {
+    let status = loop {
         match child.try_wait() {
-            Ok(Some(_)) => return child.wait_with_output().map_err(|e| format!("{what}: {e}")),
+            Ok(Some(st)) => break st,
             Ok(None) if start.elapsed() > deadline => {
                 let _ = child.kill();
                 let _ = child.wait();
                 return Err(format!("{what} did not finish within {deadline:?}"));
             }
-            Ok(None) => std::thread::sleep(Duration::from_millis(10)),
+            Ok(None) => std::thread::sleep(SPOOLER_POLL),
             Err(e) => return Err(format!("{what}: {e}")),
         }
+    };
+    let out = child
+        .wait_with_output()
+        .map_err(|e| format!("{what}: {e}"))?;
+    let fed = feeder.map(|f| f.join());
+    if status.success() {
+        // A spooler that exits 0 without taking the whole job has not queued it.
+        match fed {
+            Some(Ok(Err(e))) => return Err(format!("{what} stopped reading the job: {e}")),
+            Some(Err(_)) => return Err(format!("{what}: the job feeder failed")),
+            _ => {}
+        }
     }
+    Ok(out)
+}
+
+/// The arguments of `lp` for a job: destination, title, and `-o raw` for printer-language
+/// bytes (a PDF is converted by the spooler's filters). The job comes on standard input.
+pub fn lp_args(queue: &str, kind: JobKind, name: &str) -> Vec<String> {
+    let mut args = vec!["-d".into(), queue.into(), "-t".into(), name.into()];
+    if kind == JobKind::Raw {
+        args.extend(["-o".into(), "raw".into()]);
+    }
+    args
+}
+
+/// The job id in `lp`'s answer `request id is QUEUE-123 (1 file(s))`.
+pub fn parse_lp_request_id(stdout: &str) -> Option<String> {
+    let mut words = stdout.split_whitespace();
+    while let Some(w) = words.next() {
+        if w == "is" {
+            return words.next().map(str::to_string);
+        }
+    }
+    None
 }
 
 fn cups_send(
+    lp: &std::ffi::OsStr,
     queue: &str,
     job: &[u8],
     kind: JobKind,
     name: &str,
     t: &Timeouts,
 ) -> Result<String, PrinterError> {
-    let mut cmd = std::process::Command::new("lp");
-    cmd.arg("-d").arg(queue).arg("-t").arg(name);
-    if kind == JobKind::Raw {
-        cmd.arg("-o").arg("raw");
-    }
+    let mut cmd = std::process::Command::new(lp);
+    cmd.args(lp_args(queue, kind, name));
     let spool = |m: String| PrinterError::Spooler {
         queue: queue.to_string(),
         message: m,
@@ -345,44 +397,73 @@ fn cups_send(
     let out = run_with_deadline(cmd, Some(job), t.connect + t.write, "lp").map_err(spool)?;
     let stdout = String::from_utf8_lossy(&out.stdout);
     if !out.status.success() {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let said = stderr.trim();
         return Err(spool(format!(
-            "lp failed ({}): {}",
+            "the spooler refused the job ({}): {}",
             out.status,
-            String::from_utf8_lossy(&out.stderr).trim()
+            if said.is_empty() { stdout.trim() } else { said }
         )));
     }
-    // "request id is QUEUE-123 (1 file(s))"
-    Ok(stdout
-        .split_whitespace()
-        .skip_while(|w| *w != "is")
-        .nth(1)
-        .unwrap_or(stdout.trim())
-        .to_string())
+    parse_lp_request_id(&stdout).ok_or_else(|| {
+        spool(format!(
+            "lp gave no request id (it said {:?}); the job may not be queued",
+            stdout.trim()
+        ))
+    })
 }
 
-fn cups_status(queue: &str) -> Result<PrinterStatus, PrinterError> {
-    let mut cmd = std::process::Command::new("lpstat");
+/// Decodes `lpstat -p QUEUE`: `disabled` = paused, `now printing` = printing, and the
+/// printer-state message lines CUPS backends set for paper out, media jam, cover open.
+pub fn parse_lpstat(text: &str) -> Vec<super::Condition> {
+    use super::Condition as C;
+    let lower = text.to_ascii_lowercase();
+    let mut conditions = Vec::new();
+    let mut add = |c| {
+        if !conditions.contains(&c) {
+            conditions.push(c);
+        }
+    };
+    if lower.contains("disabled") {
+        add(C::Paused);
+    }
+    if lower.contains("now printing") {
+        add(C::Printing);
+    }
+    for (needle, c) in [
+        ("media empty", C::PaperOut),
+        ("out of paper", C::PaperOut),
+        ("paper out", C::PaperOut),
+        ("media jam", C::PaperJam),
+        ("cover open", C::CoverOpen),
+        ("door open", C::CoverOpen),
+        ("head open", C::HeadOpen),
+        ("ribbon", C::RibbonOut),
+    ] {
+        if lower.contains(needle) {
+            add(c);
+        }
+    }
+    conditions
+}
+
+fn cups_status(lpstat: &std::ffi::OsStr, queue: &str) -> Result<PrinterStatus, PrinterError> {
+    let mut cmd = std::process::Command::new(lpstat);
     cmd.arg("-p").arg(queue);
     let spool = |m: String| PrinterError::Spooler {
         queue: queue.to_string(),
         message: m,
     };
-    let out = run_with_deadline(cmd, None, Duration::from_secs(5), "lpstat").map_err(spool)?;
+    let out = run_with_deadline(cmd, None, LPSTAT_DEADLINE, "lpstat").map_err(spool)?;
     let text = String::from_utf8_lossy(&out.stdout).to_string();
     if !out.status.success() {
-        return Err(spool(
-            String::from_utf8_lossy(&out.stderr).trim().to_string(),
-        ));
-    }
-    let mut conditions = Vec::new();
-    if text.contains("disabled") {
-        conditions.push(super::Condition::Paused);
-    }
-    if text.contains("now printing") {
-        conditions.push(super::Condition::Printing);
+        return Err(spool(format!(
+            "lpstat: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        )));
     }
     Ok(PrinterStatus {
-        conditions,
+        conditions: parse_lpstat(&text),
         formats_in_buffer: None,
         labels_remaining: None,
         raw_hex: hex::encode(text.trim().as_bytes()),
@@ -391,32 +472,67 @@ fn cups_status(queue: &str) -> Result<PrinterStatus, PrinterError> {
 
 // ── USB printer class device (Linux usblp) ────────────────────────────────
 
-/// Runs blocking device IO on a helper thread and waits at most `deadline`. A write stuck in
-/// the kernel (printer off, cable pulled) is then reported as a timeout; the helper finishes
-/// when the kernel gives up.
+/// Runs blocking device IO (open, write, read) on a helper thread and waits at most
+/// `deadline`: a device that never takes or gives the bytes (printer off, buffer full, cable
+/// pulled, a FIFO nobody reads) is a timeout, not a hang. The helper ends when the kernel
+/// gives up or the device goes away.
 #[cfg(target_os = "linux")]
 fn with_deadline<T: Send + 'static>(
     addr: &PrinterAddr,
     op: &'static str,
     deadline: Duration,
-    f: impl FnOnce() -> std::io::Result<T> + Send + 'static,
+    f: impl FnOnce() -> Result<T, PrinterError> + Send + 'static,
 ) -> Result<T, PrinterError> {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::Builder::new()
-        .name(format!("printer-{op}"))
+        .name(format!("printer-usb-{op}"))
         .spawn(move || {
             let _ = tx.send(f());
         })
         .map_err(|e| io_err(addr, op, e, deadline))?;
     match rx.recv_timeout(deadline) {
-        Ok(Ok(v)) => Ok(v),
-        Ok(Err(e)) => Err(io_err(addr, op, e, deadline)),
+        Ok(r) => r,
         Err(_) => Err(PrinterError::Timeout {
             addr: addr.to_string(),
             op,
             after: deadline,
         }),
     }
+}
+
+/// `errno` ENOSPC: what the Linux usblp driver answers a write with when the printer says it
+/// is out of paper.
+#[cfg(target_os = "linux")]
+const ENOSPC: i32 = 28;
+
+/// Opens the device for writing (and reading, for status); a missing device or a
+/// permission problem gets a message that says what to do.
+#[cfg(target_os = "linux")]
+fn usb_device_open(
+    addr: &PrinterAddr,
+    path: &Path,
+    read: bool,
+) -> Result<std::fs::File, PrinterError> {
+    use std::io::ErrorKind as K;
+    std::fs::OpenOptions::new()
+        .read(read)
+        .write(true)
+        .open(path)
+        .map_err(|e| match e.kind() {
+            K::NotFound => PrinterError::Offline {
+                addr: addr.to_string(),
+                message: format!(
+                    "no printer device at {} (printer unplugged or switched off?)",
+                    path.display()
+                ),
+            },
+            K::PermissionDenied => PrinterError::Io {
+                addr: addr.to_string(),
+                op: "open (permission denied: add the user to the lp group)",
+                source: e,
+            },
+            _ => io_err(addr, "open", e, Duration::ZERO),
+        })
 }
 
 #[cfg(target_os = "linux")]
@@ -426,12 +542,23 @@ fn usb_device_write(
     job: &[u8],
     t: &Timeouts,
 ) -> Result<(), PrinterError> {
-    let path = path.to_path_buf();
-    let job = job.to_vec();
+    let (a, p, job) = (addr.clone(), path.to_path_buf(), job.to_vec());
     with_deadline(addr, "write", t.connect + t.write, move || {
-        let mut f = std::fs::OpenOptions::new().write(true).open(&path)?;
-        f.write_all(&job)?;
-        f.flush()
+        let mut f = usb_device_open(&a, &p, false)?;
+        f.write_all(&job)
+            .and_then(|()| f.flush())
+            .map_err(|e| match e.raw_os_error() {
+                Some(ENOSPC) => PrinterError::NotReady {
+                    addr: a.to_string(),
+                    status: PrinterStatus {
+                        conditions: vec![super::Condition::PaperOut],
+                        formats_in_buffer: None,
+                        labels_remaining: None,
+                        raw_hex: String::new(),
+                    },
+                },
+                _ => io_err(&a, "write", e, Duration::ZERO),
+            })
     })
 }
 
@@ -442,20 +569,18 @@ fn usb_device_status(
     mut dec: StatusDecoder,
     t: &Timeouts,
 ) -> Result<PrinterStatus, PrinterError> {
-    let path = path.to_path_buf();
+    let (a, p) = (addr.clone(), path.to_path_buf());
     let req = dec_request(&dec);
     let read_deadline = t.read;
     let bytes = with_deadline(addr, "status", t.connect + t.read, move || {
-        let mut f = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open(&path)?;
-        f.write_all(req)?;
+        let mut f = usb_device_open(&a, &p, true)?;
+        let ioe = |e| io_err(&a, "status", e, read_deadline);
+        f.write_all(req).map_err(ioe)?;
         let start = Instant::now();
         let mut got = Vec::new();
         let mut buf = [0u8; 256];
         while start.elapsed() < read_deadline {
-            let n = f.read(&mut buf)?;
+            let n = f.read(&mut buf).map_err(ioe)?;
             if n == 0 {
                 std::thread::sleep(Duration::from_millis(20));
                 continue;
@@ -683,4 +808,260 @@ fn usb_bulk_status(
     }
     let _ = p.handle.release_interface(p.iface);
     finish_status(addr, dec, t)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn quick() -> Timeouts {
+        Timeouts {
+            connect: Duration::from_millis(300),
+            write: Duration::from_millis(700),
+            read: Duration::from_millis(300),
+        }
+    }
+
+    #[test]
+    fn lp_request_ids() {
+        for (out, want) in [
+            (
+                "request id is Zebra_ZD420-42 (0 file(s))\n",
+                Some("Zebra_ZD420-42"),
+            ),
+            ("request id is X-12 (1 file(s))", Some("X-12")),
+            ("", None),
+            ("lp: warning\n", None),
+        ] {
+            assert_eq!(parse_lp_request_id(out).as_deref(), want, "{out:?}");
+        }
+    }
+
+    #[test]
+    fn lp_arguments() {
+        assert_eq!(
+            lp_args("Zebra", JobKind::Raw, "L1-abc"),
+            ["-d", "Zebra", "-t", "L1-abc", "-o", "raw"]
+        );
+        assert_eq!(
+            lp_args("Office", JobKind::Pdf, "L1"),
+            ["-d", "Office", "-t", "L1"]
+        );
+    }
+
+    #[test]
+    fn lpstat_conditions() {
+        use crate::printer::Condition as C;
+        for (text, want) in [
+            (
+                "printer Zebra is idle.  enabled since Tue 25 Nov 2026\n",
+                vec![],
+            ),
+            (
+                "printer Zebra now printing Zebra-7.  enabled since …\n",
+                vec![C::Printing],
+            ),
+            (
+                "printer Zebra disabled since Tue …\n\tMedia Empty or Jam\n",
+                vec![C::Paused, C::PaperOut],
+            ),
+            ("printer Z is idle.\n\tCover open.\n", vec![C::CoverOpen]),
+        ] {
+            assert_eq!(parse_lpstat(text), want, "{text:?}");
+        }
+    }
+
+    /// A fake `lp` in a temp folder: records its arguments and standard input, answers like
+    /// CUPS, refuses the queue `Missing`, hangs for the queue `Stuck`.
+    #[cfg(unix)]
+    fn fake_lp(dir: &Path) -> std::path::PathBuf {
+        use std::os::unix::fs::PermissionsExt;
+        let script = format!(
+            "#!/bin/sh\n\
+             printf '%s\\n' \"$@\" > '{d}/args'\n\
+             case \"$2\" in\n\
+               Missing) echo 'lp: The printer or class does not exist.' >&2; exit 1 ;;\n\
+               Stuck) sleep 5; exit 0 ;;\n\
+             esac\n\
+             cat > '{d}/stdin'\n\
+             echo \"request id is $2-42 (0 file(s))\"\n",
+            d = dir.display()
+        );
+        let p = dir.join("lp");
+        std::fs::write(&p, script).unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        p
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn cups_job_goes_to_lp_with_our_options_and_its_id_comes_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let lp = fake_lp(dir.path());
+        let job: Vec<u8> = (0..200_000u32)
+            .map(|i| u8::try_from(i % 251).unwrap())
+            .collect();
+        let id = cups_send(
+            lp.as_os_str(),
+            "Zebra",
+            &job,
+            JobKind::Raw,
+            "L1-x",
+            &quick(),
+        )
+        .unwrap();
+        assert_eq!(id, "Zebra-42");
+        let args = std::fs::read_to_string(dir.path().join("args")).unwrap();
+        assert_eq!(args, "-d\nZebra\n-t\nL1-x\n-o\nraw\n");
+        assert_eq!(std::fs::read(dir.path().join("stdin")).unwrap(), job);
+
+        // A PDF goes through the spooler's filters: no `-o raw`.
+        let id = cups_send(
+            lp.as_os_str(),
+            "Office",
+            b"%PDF-1.7",
+            JobKind::Pdf,
+            "L2",
+            &quick(),
+        )
+        .unwrap();
+        assert_eq!(id, "Office-42");
+        let args = std::fs::read_to_string(dir.path().join("args")).unwrap();
+        assert_eq!(args, "-d\nOffice\n-t\nL2\n");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn cups_refusal_hang_and_missing_lp_are_clear() {
+        let dir = tempfile::tempdir().unwrap();
+        let lp = fake_lp(dir.path());
+        let e =
+            cups_send(lp.as_os_str(), "Missing", b"x", JobKind::Raw, "L", &quick()).unwrap_err();
+        assert!(matches!(e, PrinterError::Spooler { .. }), "{e}");
+        let m = e.bench_message();
+        for w in ["job refused", "cups:Missing", "does not exist"] {
+            assert!(m.contains(w), "{m}");
+        }
+        let started = Instant::now();
+        let e = cups_send(lp.as_os_str(), "Stuck", b"x", JobKind::Raw, "L", &quick()).unwrap_err();
+        assert!(e.to_string().contains("did not finish within"), "{e}");
+        assert!(started.elapsed() < Duration::from_secs(3));
+        let e = cups_send(
+            dir.path().join("no-lp").as_os_str(),
+            "Zebra",
+            b"x",
+            JobKind::Raw,
+            "L",
+            &quick(),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("cups-client"), "{e}");
+    }
+
+    /// A FIFO stands in for `/dev/usb/lp0`: `mkfifo` from coreutils makes it.
+    #[cfg(target_os = "linux")]
+    fn fifo(dir: &Path) -> Option<std::path::PathBuf> {
+        let p = dir.join("lp0");
+        let ok = std::process::Command::new("mkfifo")
+            .arg(&p)
+            .status()
+            .is_ok_and(|s| s.success());
+        if !ok {
+            eprintln!("skipped: mkfifo not available");
+        }
+        ok.then_some(p)
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn usb_device_bytes_arrive_intact() {
+        let dir = tempfile::tempdir().unwrap();
+        let Some(dev) = fifo(dir.path()) else { return };
+        let reader = {
+            let dev = dev.clone();
+            std::thread::spawn(move || std::fs::read(dev).unwrap())
+        };
+        // Larger than a pipe's buffer, so the write really waits for the reader.
+        let job: Vec<u8> = (0..300_000u32).map(|i| (i * 7).to_le_bytes()[0]).collect();
+        let addr = PrinterAddr::UsbDevice(dev);
+        let rep = send(&addr, &job, JobKind::Raw, "t", &quick()).unwrap();
+        assert_eq!(rep.bytes, job.len());
+        assert_eq!(reader.join().unwrap(), job);
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn usb_device_that_stops_taking_bytes_times_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let Some(dev) = fifo(dir.path()) else { return };
+        // Opened for reading but never read: the pipe fills and the write blocks.
+        let (opened_tx, opened_rx) = std::sync::mpsc::channel();
+        let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+        let holder = {
+            let dev = dev.clone();
+            std::thread::spawn(move || {
+                let f = std::fs::File::open(dev).unwrap();
+                opened_tx.send(()).unwrap();
+                let _ = release_rx.recv();
+                drop(f);
+            })
+        };
+        let addr = PrinterAddr::UsbDevice(dev.clone());
+        let job = vec![0x55u8; 1 << 20];
+        let t = quick();
+        let started = Instant::now();
+        let e = send(&addr, &job, JobKind::Raw, "t", &t).unwrap_err();
+        opened_rx.recv().unwrap();
+        let took = started.elapsed();
+        assert!(
+            matches!(e, PrinterError::Timeout { op: "write", .. }),
+            "{e}"
+        );
+        assert!(
+            took >= t.connect + t.write && took < Duration::from_secs(3),
+            "{took:?}"
+        );
+        assert!(e.bench_message().contains("usb:"), "{e}");
+        // Closing the reader ends the stuck write (EPIPE) and its helper thread.
+        release_tx.send(()).unwrap();
+        holder.join().unwrap();
+
+        // Nobody opens the device at all: the open itself waits, and times out the same way.
+        let e = send(&addr, b"x", JobKind::Raw, "t", &t).unwrap_err();
+        assert!(matches!(e, PrinterError::Timeout { .. }), "{e}");
+        // Unblock that open so its helper ends too.
+        drop(std::fs::File::open(&dev).unwrap());
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn missing_usb_device_is_offline_with_a_hint() {
+        let addr = PrinterAddr::UsbDevice("/nonexistent/usb/lp9".into());
+        let e = send(&addr, b"x", JobKind::Raw, "t", &quick()).unwrap_err();
+        assert!(matches!(e, PrinterError::Offline { .. }), "{e}");
+        let m = e.bench_message();
+        for w in ["printer offline", "usb:/nonexistent/usb/lp9", "unplugged"] {
+            assert!(m.contains(w), "{m}");
+        }
+        assert!(e.is_transient());
+    }
+
+    /// libusb bulk OUT against a real printer: opt-in, because CI has no USB printer.
+    /// `PACKBENCH_TEST_USB_PRINTER=VID:PID cargo test -p packbench-drivers usb_bulk -- --ignored`
+    /// prints a one-line TSPL test label and asks the printer for its status.
+    #[test]
+    #[ignore = "needs a USB label printer: set PACKBENCH_TEST_USB_PRINTER=VID:PID (hex)"]
+    fn usb_bulk_out_hardware() {
+        let id = std::env::var("PACKBENCH_TEST_USB_PRINTER")
+            .expect("PACKBENCH_TEST_USB_PRINTER=VID:PID");
+        let addr: PrinterAddr = format!("usb:{id}").parse().unwrap();
+        let job = b"SIZE 60 mm,40 mm\r\nGAP 2 mm,0 mm\r\nCLS\r\nTEXT 40,40,\"3\",0,1,1,\"PackBench USB\"\r\nPRINT 1,1\r\n";
+        let t = Timeouts::default();
+        let rep = send(&addr, job, JobKind::Raw, "usb-test", &t).unwrap();
+        assert_eq!(rep.bytes, job.len());
+        match query_status(&addr, Language::Tspl, &t) {
+            Ok(st) => eprintln!("status: {}", st.message()),
+            Err(e) => eprintln!("status: {e}"),
+        }
+    }
 }
