@@ -74,10 +74,7 @@ impl App {
                     device: LIGHT_DEVICE_ID.into(),
                     dir,
                     hex: hex(&bytes),
-                    text: String::from_utf8_lossy(&bytes)
-                        .chars()
-                        .filter(|c| !c.is_control())
-                        .collect(),
+                    text: crate::devices::scale::raw_text(&bytes),
                 }));
             });
             match spawned {
