@@ -1046,6 +1046,26 @@ mod tests {
         assert!(e.is_transient());
     }
 
+    /// usblp answers a write with ENOSPC when the printer reports paper out; `/dev/full`
+    /// answers every write that way.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn usb_device_enospc_is_paper_out() {
+        if !Path::new("/dev/full").exists() {
+            eprintln!("skipped: no /dev/full");
+            return;
+        }
+        let addr = PrinterAddr::UsbDevice("/dev/full".into());
+        let e = send(&addr, b"PRINT 1,1\r\n", JobKind::Raw, "t", &quick()).unwrap_err();
+        match &e {
+            PrinterError::NotReady { status, .. } => {
+                assert_eq!(status.conditions, vec![crate::printer::Condition::PaperOut]);
+            }
+            other => panic!("{other}"),
+        }
+        assert!(e.bench_message().contains("缺纸"), "{e}");
+    }
+
     /// libusb bulk OUT against a real printer: opt-in, because CI has no USB printer.
     /// `PACKBENCH_TEST_USB_PRINTER=VID:PID cargo test -p packbench-drivers usb_bulk -- --ignored`
     /// prints a one-line TSPL test label and asks the printer for its status.

@@ -67,7 +67,8 @@ pub fn run(cmd: Cmd) -> anyhow::Result<()> {
                 read: Duration::from_millis(timeout_ms),
                 ..Timeouts::default()
             };
-            let st = printer::query_status(&addr, lang, &t)?;
+            let st = printer::query_status(&addr, lang, &t)
+                .map_err(|e| anyhow::anyhow!("{} [{}]", e.bench_message(), e.code()))?;
             println!(
                 "{}",
                 serde_json::json!({
@@ -139,7 +140,8 @@ pub fn print(a: PrintArgs) -> anyhow::Result<()> {
         .and_then(|s| s.to_str())
         .unwrap_or("job")
         .to_string();
-    let report = printer::send(&addr, &bytes, kind, &name, &t)?;
+    let report = printer::send(&addr, &bytes, kind, &name, &t)
+        .map_err(|e| anyhow::anyhow!("{} [{}]", e.bench_message(), e.code()))?;
     println!(
         "{}",
         serde_json::json!({ "printer": addr.to_string(), "report": report })
