@@ -13,12 +13,24 @@ use std::sync::OnceLock;
 /// candidate masks scored by the standard's penalty rules) is most of the cost of encoding.
 /// Thermal printers draw QR codes themselves from the data (`QRCODE`, `^BQ`), so the modules
 /// are computed on first use: the PDF and PNG backends pay for them, TSPL and ZPL do not.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Modules {
     cell: OnceLock<Vec<bool>>,
     /// QR data still to be encoded (EC level M), or `None` when the modules are given.
     qr: Option<String>,
 }
+
+/// Equal when the modules are equal, whether or not either side has computed them yet.
+impl PartialEq for Modules {
+    fn eq(&self, other: &Self) -> bool {
+        match (&self.qr, &other.qr) {
+            (Some(a), Some(b)) if a == b => true,
+            _ => self.get() == other.get(),
+        }
+    }
+}
+
+impl Eq for Modules {}
 
 impl Modules {
     /// Modules already computed.
@@ -439,5 +451,13 @@ mod tests {
             assert_eq!(modules.get(), want.as_slice(), "{data}");
         }
         assert!(encode(Symbology::Qr, &"x".repeat(3000)).is_err());
+        // Equality does not depend on whether the modules were computed yet.
+        let a = encode(Symbology::Qr, "73100012345678").unwrap();
+        let b = encode(Symbology::Qr, "73100012345678").unwrap();
+        if let Encoded::Matrix { modules, .. } = &a {
+            assert!(!modules.get().is_empty());
+        }
+        assert_eq!(a, b);
+        assert_ne!(a, encode(Symbology::Qr, "73100012345679").unwrap());
     }
 }
