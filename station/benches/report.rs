@@ -21,9 +21,7 @@ fn bench(c: &mut Criterion) {
     for i in 0..PACKS {
         let at = day + Duration::milliseconds(i * 86_400_000 / PACKS);
         let op = format!("p{}", i % 4);
-        let payload = format!(
-            r#"{{"tolerance_g":20,"overrides":[],"lines":[{{"sku":"A","scanned":2}},{{"sku":"B","scanned":1}}],"quote":{{"total_fen":1200}}}}"#
-        );
+        let payload = r#"{"tolerance_g":20,"overrides":[],"lines":[{"sku":"A","scanned":2},{"sku":"B","scanned":1}],"quote":{"total_fen":1200}}"#;
         tx.execute(
             "INSERT INTO pack_results (result_id, order_no, station_id, operator, packed_at,
                 weight_g, expected_g, partial, payload) VALUES (?1, ?1, 's', ?2, ?3, ?4, 500, 0, ?5)",
