@@ -2,13 +2,16 @@
 //! and quote a parcel against them.
 //!
 //! `rates check` prints one JSON object per file (`{"file", "ok", "cards": […], "notes": […]}`
-//! or `{"file", "ok": false, "error"}`) and exits 1 when any file is bad.
+//! or `{"file", "ok": false, "code", "error", "issues": [{file, sheet, row, column, header,
+//! message}…], "more_issues"}` with every problem, up to 200) and exits 1 when any file is bad.
 //! `quote` prints a JSON array: one object per quoted carrier/service, cheapest first, with
 //! `carrier, service, zone, actual_g, volumetric_g, billable_g, base_fen, surcharges[{name, fen}],
 //! total_fen, explain` (plus `explain_en`, the card version and the rounding applied). Cards
 //! that cannot quote are listed on stderr with the reason.
 
-use crate::rating::{load_book, load_file, parse_dims, parse_weight};
+use crate::rating::{
+    import_file, load_book, load_file, parse_dims, parse_weight, MAX_IMPORT_ISSUES,
+};
 use anyhow::{anyhow, bail, Context};
 use chrono::{DateTime, Utc};
 use clap::Subcommand;
@@ -105,7 +108,14 @@ pub fn run(cmd: Cmd) -> anyhow::Result<()> {
                     }),
                     Err(e) => {
                         bad += 1;
-                        json!({"file": f.display().to_string(), "ok": false, "code": e.code(), "error": e.to_string()})
+                        // Every problem of the file with its place, not only the first.
+                        let (issues, more) = match import_file(f, MAX_IMPORT_ISSUES, &mut |_, _| {})
+                        {
+                            Err(failure) => (failure.issues, failure.more),
+                            Ok(_) => (Vec::new(), 0),
+                        };
+                        json!({"file": f.display().to_string(), "ok": false, "code": e.code(), "error": e.to_string(),
+                               "issues": issues, "more_issues": more})
                     }
                 };
                 writeln!(stdout, "{}", serde_json::to_string_pretty(&out)?)?;
