@@ -464,7 +464,7 @@
     svg.append(mk("line", { class: "axis", x1: padL, y1: H - padB, x2: W - 4, y2: H - padB }));
     svg.append(mk("line", { class: "axis", x1: padL, y1: padT, x2: padL, y2: H - padB }));
     const top = mk("text", { x: 2, y: padT + 4 }); top.textContent = String(max); svg.append(top);
-    const every = n > 16 ? 2 : 1;
+    const every = Math.max(1, Math.ceil(n / 24));
     perHour.forEach((h, i) => {
       const x = padL + i * bw + bw * 0.15;
       if (h.parcels > 0) {

@@ -1043,6 +1043,49 @@ mod tests {
     use super::*;
 
     #[test]
+    fn import_file_places_problems_of_every_format() {
+        let dir = tempfile::tempdir().unwrap();
+        // (file name, content, expected (row, column) of the first problem, problems)
+        let cases: &[(&str, &str, (Option<u64>, Option<&str>), usize)] = &[
+            (
+                "a.toml",
+                "carrier = \"SF\"\nservice = 3\n",
+                (Some(2), Some("11")),
+                1,
+            ),
+            (
+                "b.json",
+                "{\"carrier\": \"SF\",\n \"zones\": 5}",
+                (Some(2), Some("11")),
+                1,
+            ),
+            (
+                "c.csv",
+                "承运商,ZZ\n生效日期,2025-01-01\n省份,首重价格,续重价格\n广东,x,y\n其他,5,2\n",
+                (Some(4), Some("B")),
+                2,
+            ),
+            ("d.txt", "x", (None, None), 1),
+        ];
+        for (name, text, (row, col), n) in cases {
+            let path = dir.path().join(name);
+            std::fs::write(&path, text).unwrap();
+            let mut seen = Vec::new();
+            let f = import_file(&path, 10, &mut |r, t| seen.push((r, t))).unwrap_err();
+            assert_eq!(f.issues.len(), *n, "{name}: {:?}", f.issues);
+            assert_eq!(
+                (f.issues[0].row, f.issues[0].column.as_deref()),
+                (*row, *col),
+                "{name}: {:?}",
+                f.issues[0]
+            );
+            assert!(f.issues[0].file.ends_with(name), "{:?}", f.issues[0]);
+        }
+        let missing = import_file(&dir.path().join("none.csv"), 10, &mut |_, _| {}).unwrap_err();
+        assert_eq!(missing.issues.len(), 1);
+    }
+
+    #[test]
     fn decimals_weights_dims() {
         assert_eq!(parse_decimal("12.5", 2), Some(1250));
         assert_eq!(parse_decimal("0.9", 2), Some(90));
