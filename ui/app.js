@@ -553,7 +553,8 @@
   }
   function renderSettings(s) {
     state.settings = s;
-    $("set-mode").textContent = s.demo ? t("chip.demo") : (s.editable ? t("role.admin") : t("set.read_only"));
+    $("set-mode").textContent = (s.demo ? t("chip.demo") + " · " : "") + (s.editable ? t("role.admin") : t("set.read_only"));
+    document.querySelectorAll("#screen-settings [data-step]").forEach((b) => { b.disabled = !s.editable; });
     $("set-file").textContent = s.config_file;
     const sel = $("set-default-pack");
     sel.replaceChildren(el("option", { value: "", text: "—" }), ...s.station.packaging.map((p) => el("option", { value: p.id, text: p.name || p.id })));
