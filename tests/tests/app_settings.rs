@@ -288,6 +288,29 @@ fn a_configured_station_keeps_imported_cards_for_the_next_start() {
             .unwrap()
             .contains("demo-bench-01")
     );
+    // A second import in the same run adds up; a corrected sheet under another name replaces
+    // the first file's card, and that file is taken off the list so the next start loads one.
+    let second = dir.path().join("second.csv");
+    std::fs::write(&second, GOOD.replace("ZZ", "YY")).unwrap();
+    assert!(app.import_rates(second.to_str().unwrap(), t0()).unwrap().ok);
+    let v2 = dir.path().join("incoming-v2.csv");
+    std::fs::write(&v2, GOOD.replace("广东,5,2", "广东,6,2")).unwrap();
+    let r = app.import_rates(v2.to_str().unwrap(), t0()).unwrap();
+    assert!(r.ok, "{:?}", r.issues);
+    assert_eq!(r.replaced, 1);
+    assert!(
+        r.notes
+            .iter()
+            .any(|n| n.contains("incoming.csv") && n.contains("taken off")),
+        "{:?}",
+        r.notes
+    );
+    let saved = std::fs::read_to_string(&cfg_path).unwrap();
+    assert!(
+        saved.contains("second.csv") && saved.contains("incoming-v2.csv"),
+        "{saved}"
+    );
+    assert!(!saved.contains("rates/incoming.csv\""), "{saved}");
     // Settings edits go to the configured file.
     let s = app
         .save_settings(
@@ -306,6 +329,11 @@ fn a_configured_station_keeps_imported_cards_for_the_next_start() {
     let mut app = App::open(&config, tx, t0()).unwrap();
     admin(&mut app);
     let v = app.settings().unwrap();
-    assert!(v.rate_cards.iter().any(|c| c.carrier == "ZZ"), "{v:?}");
+    let carriers: Vec<&str> = v.rate_cards.iter().map(|c| c.carrier.as_str()).collect();
+    assert_eq!(carriers.len(), 2, "{carriers:?}");
+    assert!(
+        carriers.contains(&"ZZ") && carriers.contains(&"YY"),
+        "{carriers:?}"
+    );
     assert_eq!(v.devices.scale_port.as_deref(), Some("/dev/ttyUSB7"));
 }

@@ -600,10 +600,13 @@ impl App {
                 })
             }
         };
+        let mut notes = summary.notes.clone();
         let saved_to = if self.demo {
             None
         } else {
-            Some(self.keep_imported(&file, now)?)
+            let (kept, more) = self.keep_imported(&file, now)?;
+            notes.extend(more);
+            Some(kept)
         };
         self.audit_action(
             "rates_imported",
@@ -625,50 +628,98 @@ impl App {
             rows: summary.rows,
             issues: Vec::new(),
             more: 0,
-            notes: summary.notes,
+            notes,
             saved_to,
         })
     }
 
-    /// Copies an imported file into [`RATES_DIR`] and lists it in `[rates] cards`, so the next
-    /// start loads it. Returns where it was kept.
-    fn keep_imported(&mut self, file: &Path, now: DateTime<Utc>) -> Result<String> {
+    /// Copies an imported file into [`RATES_DIR`] and lists it in `[rates] cards` of the
+    /// configuration file as it is now (several imports in one run add up), so the next start
+    /// loads it. A listed file whose cards the import all replaced is taken off the list (else
+    /// the next start would load two versions of the same cards); one that still holds other
+    /// cards stays, with a note. Returns where the file was kept and the notes.
+    fn keep_imported(&mut self, file: &Path, now: DateTime<Utc>) -> Result<(String, Vec<String>)> {
+        let io = |p: &Path| {
+            let p = p.display().to_string();
+            move |source| Error::Io { path: p, source }
+        };
         let dir = self.data_dir.join(RATES_DIR);
-        std::fs::create_dir_all(&dir).map_err(|e| Error::Io {
-            path: dir.display().to_string(),
-            source: e,
-        })?;
+        std::fs::create_dir_all(&dir).map_err(io(&dir))?;
         let name = file.file_name().ok_or_else(|| Error::Invalid {
             place: file.display().to_string(),
             message: "not a file name".into(),
         })?;
         let kept = dir.join(name);
-        let same = std::fs::canonicalize(file).ok() == std::fs::canonicalize(&kept).ok();
-        if !same {
-            std::fs::copy(file, &kept).map_err(|e| Error::Io {
-                path: kept.display().to_string(),
-                source: e,
-            })?;
+        let canon = |p: &Path| std::fs::canonicalize(p).ok();
+        if canon(file).is_none() || canon(file) != canon(&kept) {
+            std::fs::copy(file, &kept).map_err(io(&kept))?;
         }
-        let kept_text = kept.display().to_string();
-        let mut cards: Vec<String> = self
-            .station
-            .config()
-            .rates
-            .cards
-            .iter()
-            .map(|p| p.display().to_string())
-            .collect();
-        if !cards.contains(&kept_text) {
-            cards.push(kept_text.clone());
-            let path = self.settings_file();
-            let source = path.display().to_string();
-            let text = std::fs::read_to_string(&path).unwrap_or_default();
+        let kept_canon = canon(&kept);
+        let new_cards = crate::rating::load_file(&kept)
+            .map(|f| f.cards)
+            .unwrap_or_default();
+        let path = self.settings_file();
+        let source = path.display().to_string();
+        let text = std::fs::read_to_string(&path).map_err(io(&path))?;
+        let current = StationConfig::from_toml(&text, &source)?.rates.cards;
+        let mut notes = Vec::new();
+        let mut list: Vec<String> = Vec::with_capacity(current.len() + 1);
+        let mut covered = false;
+        for p in &current {
+            if p.is_dir() {
+                // A listed folder already loads the kept file when it is that folder.
+                covered |= canon(p).is_some() && canon(p) == canon(&dir);
+                list.push(p.display().to_string());
+                continue;
+            }
+            if canon(p).is_some() && canon(p) == kept_canon {
+                covered = true;
+                list.push(p.display().to_string());
+                continue;
+            }
+            let replaced = crate::rating::load_file(p).map_or(0, |f| {
+                let n = f
+                    .cards
+                    .iter()
+                    .filter(|c| {
+                        new_cards.iter().any(|n| {
+                            n.carrier == c.carrier
+                                && n.service == c.service
+                                && n.effective_from == c.effective_from
+                        })
+                    })
+                    .count();
+                if n > 0 && n == f.cards.len() {
+                    usize::MAX
+                } else {
+                    n
+                }
+            });
+            match replaced {
+                0 => list.push(p.display().to_string()),
+                usize::MAX => notes.push(format!(
+                    "{} taken off [rates] cards: the import replaces all its cards",
+                    p.display()
+                )),
+                n => {
+                    notes.push(format!(
+                        "{} still holds {n} card(s) this import replaces: remove them there before the next start",
+                        p.display()
+                    ));
+                    list.push(p.display().to_string());
+                }
+            }
+        }
+        if !covered {
+            list.push(kept.display().to_string());
+        }
+        let before: Vec<String> = current.iter().map(|p| p.display().to_string()).collect();
+        if list != before {
             let (out, applied) = config_edit::apply(
                 &text,
                 &[Change {
                     field: "rates.cards".into(),
-                    value: serde_json::json!(cards),
+                    value: serde_json::json!(list),
                 }],
                 &source,
             )?;
@@ -679,6 +730,6 @@ impl App {
                 now,
             )?;
         }
-        Ok(rel_or_abs(&self.data_dir, &kept))
+        Ok((rel_or_abs(&self.data_dir, &kept), notes))
     }
 }
