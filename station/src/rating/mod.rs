@@ -1046,7 +1046,8 @@ mod tests {
     fn import_file_places_problems_of_every_format() {
         let dir = tempfile::tempdir().unwrap();
         // (file name, content, expected (row, column) of the first problem, problems)
-        let cases: &[(&str, &str, (Option<u64>, Option<&str>), usize)] = &[
+        type Case<'a> = (&'a str, &'a str, (Option<u64>, Option<&'a str>), usize);
+        let cases: &[Case<'_>] = &[
             (
                 "a.toml",
                 "carrier = \"SF\"\nservice = 3\n",
