@@ -220,7 +220,7 @@ async fn diagnose(bench: State<'_, Bench>, req: DiagRequest) -> Res<DiagResult> 
     bench.run(move |app, now| app.diagnose(req, now)).await
 }
 
-/// The shift report.
+/// The shift report of a window (default: the current shift), from the store.
 #[tauri::command]
 async fn shift_report(bench: State<'_, Bench>, req: Option<ReportRequest>) -> Res<ShiftReport> {
     bench
@@ -242,13 +242,13 @@ async fn restart_app(bench: State<'_, Bench>, handle: TauriHandle) -> Res<()> {
     handle.restart()
 }
 
-/// Settings (read-only summary plus rate cards).
+/// The settings page (supervisors read, admins edit).
 #[tauri::command]
 async fn settings(bench: State<'_, Bench>) -> Res<SettingsView> {
     bench.run(|app, _now| app.settings()).await
 }
 
-/// Imports a rate card file (admin only), reporting errors row by row.
+/// Imports a rate card file (admins), with progress events and every row problem.
 #[tauri::command]
 async fn import_rates(bench: State<'_, Bench>, path: String) -> Res<ImportReport> {
     bench
