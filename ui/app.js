@@ -448,9 +448,10 @@
     for (const p of r.per_packer) {
       body.append(el("tr", null, el("td", { text: name(p.operator) }), el("td", { text: String(p.parcels) }), el("td", { text: String(p.items) }),
         el("td", { text: String(p.warnings) }), el("td", { text: String(p.stops) }), el("td", { text: String(p.overrides) }),
-        el("td", { text: String(p.short_packs) }), el("td", { text: grams(p.mean_abs_variance_g) }), el("td", { text: String(p.outside_tolerance) })));
+        el("td", { text: String(p.short_packs) }), el("td", { text: grams(p.mean_abs_variance_g) }), el("td", { text: String(p.outside_tolerance) }),
+        el("td", { text: p.mean_pack_s === null ? "—" : p.mean_pack_s + " s" })));
     }
-    if (r.per_packer.length === 0) body.append(el("tr", null, el("td", { colspan: "9", class: "muted", text: t("rep.empty") })));
+    if (r.per_packer.length === 0) body.append(el("tr", null, el("td", { colspan: "10", class: "muted", text: t("rep.empty") })));
   }
   // Bar chart in SVG: every hour of the window on the axis, a bar for each hour with parcels.
   function drawChart(svg, perHour) {

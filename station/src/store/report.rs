@@ -218,6 +218,8 @@ pub struct PackRow {
     pub partial: bool,
     /// Overrides recorded with the result.
     pub overrides: u64,
+    /// When the order was opened at the bench (for the pack time).
+    pub started_at: Option<DateTime<Utc>>,
 }
 
 /// Alarm-class audit entries and accepted overrides per operator.
@@ -253,7 +255,8 @@ pub fn pack_rows(conn: &Connection, w: &Window) -> Result<Vec<PackRow>> {
                 json_extract(payload, '$.tolerance_g'),
                 coalesce(json_array_length(payload, '$.overrides'), 0),
                 (SELECT coalesce(sum(json_extract(l.value, '$.scanned')), 0)
-                   FROM json_each(payload, '$.lines') AS l)
+                   FROM json_each(payload, '$.lines') AS l),
+                json_extract(payload, '$.started_at')
              FROM pack_results INDEXED BY pack_results_packed_at
              WHERE packed_at >= ?1 AND packed_at < ?2
              ORDER BY packed_at",
@@ -270,12 +273,13 @@ pub fn pack_rows(conn: &Connection, w: &Window) -> Result<Vec<PackRow>> {
                 r.get::<_, Option<i64>>(5)?,
                 r.get::<_, i64>(6)?,
                 r.get::<_, i64>(7)?,
+                r.get::<_, Option<String>>(8)?,
             ))
         })
         .map_err(sql("read shift report"))?;
     let mut out = Vec::new();
     for row in rows {
-        let (at, operator, weight_g, expected_g, partial, tolerance_g, overrides, items) =
+        let (at, operator, weight_g, expected_g, partial, tolerance_g, overrides, items, started) =
             row.map_err(sql("read shift report"))?;
         let packed_at = DateTime::parse_from_rfc3339(&at)
             .map_err(|e| Error::Invalid {
@@ -292,6 +296,9 @@ pub fn pack_rows(conn: &Connection, w: &Window) -> Result<Vec<PackRow>> {
             tolerance_g,
             partial,
             overrides: u64::try_from(overrides).unwrap_or(0),
+            started_at: started
+                .and_then(|s| DateTime::parse_from_rfc3339(&s).ok())
+                .map(|t| t.with_timezone(&Utc)),
         });
     }
     Ok(out)
@@ -372,6 +379,8 @@ pub struct PackerTally {
     pub mean_abs_variance_g: Option<i64>,
     /// Parcels whose |captured − expected| exceeded the tolerance (shipped under an override).
     pub outside_tolerance: u64,
+    /// Mean time from opening the order to recording it, seconds (rounded half up).
+    pub mean_pack_s: Option<i64>,
 }
 
 /// Weight variance over the parcels of the window.
@@ -406,6 +415,8 @@ pub struct ShiftReport {
     pub overrides: u64,
     /// Mean |captured − expected|, grams (same as `variance.mean_abs_g`).
     pub mean_abs_variance_g: Option<i64>,
+    /// Mean time from opening an order to recording it, seconds.
+    pub mean_pack_s: Option<i64>,
     /// Weight variance.
     pub variance: Variance,
     /// Every local hour of the window, in order (hours without parcels included).
@@ -426,6 +437,8 @@ struct Acc {
     tally: PackerTally,
     sum: i64,
     n: i64,
+    pack_ms: i64,
+    timed: i64,
 }
 
 /// Folds pack rows and audit counts into the report (pure: unit-tested on its own).
@@ -460,6 +473,11 @@ pub fn aggregate(
         let op = p.operator.clone().unwrap_or_else(|| NOBODY.to_string());
         let abs = (p.weight_g - p.expected_g).abs();
         let outside = p.tolerance_g.is_some_and(|t| abs > t);
+        // A pack time only when it is plausible (clock steps can make it negative).
+        let took_ms = p
+            .started_at
+            .map(|s| (p.packed_at - s).num_milliseconds())
+            .filter(|ms| *ms >= 0);
         max_abs = Some(max_abs.map_or(abs, |m| m.max(abs)));
         for acc in [per.entry(op).or_default(), &mut total] {
             acc.tally.parcels += 1;
@@ -468,6 +486,10 @@ pub fn aggregate(
             acc.tally.outside_tolerance += u64::from(outside);
             acc.sum += abs;
             acc.n += 1;
+            if let Some(ms) = took_ms {
+                acc.pack_ms += ms;
+                acc.timed += 1;
+            }
         }
     }
     for (op, c) in audit {
@@ -488,6 +510,7 @@ pub fn aggregate(
         .map(|(op, acc)| PackerTally {
             operator: op,
             mean_abs_variance_g: mean(acc.sum, acc.n),
+            mean_pack_s: mean(acc.pack_ms, acc.timed * 1000),
             ..acc.tally
         })
         .collect();
@@ -502,6 +525,7 @@ pub fn aggregate(
         alarms: total.tally.alarms,
         overrides: total.tally.overrides,
         mean_abs_variance_g: mean_abs,
+        mean_pack_s: mean(total.pack_ms, total.timed * 1000),
         variance: Variance {
             mean_abs_g: mean_abs,
             max_abs_g: max_abs,
@@ -647,6 +671,7 @@ mod tests {
             tolerance_g: Some(20),
             partial,
             overrides: 0,
+            started_at: Some(utc(at) - Duration::seconds(40)),
         }
     }
 
@@ -710,6 +735,7 @@ mod tests {
             (2, 5, 1, 1, 2)
         );
         assert_eq!(p1.mean_abs_variance_g, Some(35));
+        assert_eq!((p1.mean_pack_s, r.mean_pack_s), (Some(40), Some(40)));
         assert_eq!(r.per_packer[2].alarms, 1);
     }
 
