@@ -95,6 +95,7 @@
     if (screen === "devices") refreshDevices();
     if (screen === "report") refreshReport();
     if (screen === "settings") refreshSettings();
+    if (screen === "exceptions" && state.view) renderExceptions(state.view);
   }
 
   // ---------- pin pads ----------
@@ -197,8 +198,12 @@
     $("verdict-text").textContent = vd ? outcomeText(vd.outcome) : t("pack.scan_order");
     $("verdict-detail").textContent = vd && vd.detail ? vd.detail : "";
 
-    // Lines with progress.
+    // Lines with progress: rebuilt only when something in them changed (a view arrives for
+    // every weight capture and device change; the DOM should not churn all shift).
     const body = $("lines-body");
+    const linesSig = JSON.stringify([state.lang, p.last_sku, p.lines]);
+    if (body.dataset.sig !== linesSig) {
+    body.dataset.sig = linesSig;
     body.replaceChildren();
     for (const l of p.lines) {
       const pct = l.ordered > 0 ? Math.min(100, Math.round((100 * l.scanned) / l.ordered)) : 0;
@@ -210,6 +215,7 @@
         el("td", null, el("div", { class: "progress" }, bar)),
         el("td", { class: "count", text: l.scanned + "/" + l.ordered }));
       body.append(tr);
+    }
     }
     $("lines-empty").hidden = p.lines.length > 0;
 
@@ -234,17 +240,12 @@
     ls.textContent = t("label." + lab.status) + (lab.detail ? " · " + lab.detail : "");
     ls.className = "status-line " + (lab.status === "printed" ? "ok" : lab.status === "failed" ? "fail" : "");
     const img = $("label-preview");
-    // The preview goes through a blob URL that is revoked when the next label replaces it, so
-    // the page holds one decoded label at a time however many parcels are packed.
-    if (lab.preview_png_b64) {
-      if (state.previewB64 !== lab.preview_png_b64) {
-        const bin = atob(lab.preview_png_b64);
-        const bytes = new Uint8Array(bin.length);
-        for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
-        if (state.previewUrl) URL.revokeObjectURL(state.previewUrl);
-        state.previewUrl = URL.createObjectURL(new Blob([bytes], { type: "image/png" }));
-        state.previewB64 = lab.preview_png_b64;
-        img.src = state.previewUrl;
+    // The preview is a file the shell serves by name (pbpreview protocol): the view stays a
+    // few KB and WebKit drops the previous decoded image when the next label replaces it.
+    if (lab.preview) {
+      if (state.preview !== lab.preview) {
+        state.preview = lab.preview;
+        img.src = T.core.convertFileSrc(lab.preview, "pbpreview");
       }
       img.hidden = false;
     } else {
@@ -310,9 +311,14 @@
     const p = v.pack;
     $("exc-order").textContent = p.order ? p.order.order_no : "—";
     $("exc-state").textContent = t("state." + p.state) + (v.alarm ? " · " + outcomeText(v.alarm.outcome) : "");
+    // The history table (up to 50 rows) is built only while its screen is shown and changed.
     const body = $("exc-history");
+    const hist = v.history || [];
+    const sig = state.lang + "|" + hist.length + "|" + JSON.stringify(hist[0] || null);
+    if (state.screen !== "exceptions" || body.dataset.sig === sig) return;
+    body.dataset.sig = sig;
     body.replaceChildren();
-    for (const h of v.history || []) {
+    for (const h of hist) {
       body.append(el("tr", null, el("td", { class: "mono", text: h.at }), el("td", { class: "mono", text: h.order_no || "" }),
         el("td", { text: outcomeText(h.outcome) + (h.detail ? " · " + h.detail : "") })));
     }
@@ -752,6 +758,8 @@
     await call("watch_weight", { channel: ch });
     document.body.dataset.ready = "1";
     await call("ui_ready");
+    // After interactive: the audio output starts now rather than at the first scan.
+    window.PB_SOUND.warm();
   }
 
   window.addEventListener("DOMContentLoaded", () => { start().catch((e) => showError(e)); });

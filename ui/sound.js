@@ -17,22 +17,6 @@ window.PB_SOUND = (function () {
     return ctx;
   }
 
-  // One tone: frequency in Hz, start offset and duration in seconds, waveform, peak gain.
-  function tone(ac, freq, at, dur, type, gain) {
-    const osc = ac.createOscillator();
-    const g = ac.createGain();
-    osc.type = type;
-    osc.frequency.setValueAtTime(freq, ac.currentTime + at);
-    const t0 = ac.currentTime + at;
-    g.gain.setValueAtTime(0.0001, t0);
-    g.gain.exponentialRampToValueAtTime(gain, t0 + 0.01);
-    g.gain.setValueAtTime(gain, t0 + dur - 0.02);
-    g.gain.exponentialRampToValueAtTime(0.0001, t0 + dur);
-    osc.connect(g).connect(ac.destination);
-    osc.start(t0);
-    osc.stop(t0 + dur + 0.02);
-  }
-
   const PATTERNS = {
     ok: [[1760, 0, 0.09, "sine", 0.25]],
     notice: [[880, 0, 0.08, "sine", 0.18], [880, 0.14, 0.08, "sine", 0.18]],
@@ -41,14 +25,56 @@ window.PB_SOUND = (function () {
   };
   const STOP_REPEAT_MS = 1500;
 
+  // Each pattern is synthesised once into an AudioBuffer (10 ms attack, 20 ms release, the
+  // same envelope the oscillators had) and played by one source node that is disconnected when
+  // it ends: a whole shift of scans leaves no audio nodes behind in the web process.
+  const buffers = {};
+  function wave(type, phase) {
+    const x = phase - Math.floor(phase);
+    if (type === "square") return x < 0.5 ? 1 : -1;
+    if (type === "sawtooth") return 2 * x - 1;
+    return Math.sin(2 * Math.PI * x);
+  }
+  function buffer(ac, cls) {
+    if (buffers[cls]) return buffers[cls];
+    const pattern = PATTERNS[cls];
+    const rate = ac.sampleRate;
+    const end = Math.max(...pattern.map(([, at, dur]) => at + dur)) + 0.03;
+    const buf = ac.createBuffer(1, Math.ceil(end * rate), rate);
+    const data = buf.getChannelData(0);
+    const attack = 0.01, release = 0.02, floor = 0.0001;
+    for (const [freq, at, dur, type, gain] of pattern) {
+      const n0 = Math.floor(at * rate), n = Math.floor(dur * rate);
+      for (let i = 0; i < n; i++) {
+        const t = i / rate;
+        let env = gain;
+        if (t < attack) env = floor * Math.pow(gain / floor, t / attack);
+        else if (t > dur - release) env = gain * Math.pow(floor / gain, (t - (dur - release)) / release);
+        data[n0 + i] += env * wave(type, freq * t);
+      }
+    }
+    buffers[cls] = buf;
+    return buf;
+  }
+
   function play(cls) {
     const ac = context();
-    const pattern = PATTERNS[cls];
-    if (!ac || !pattern) return;
-    for (const [f, at, dur, type, gain] of pattern) tone(ac, f, at, dur, type, gain);
+    if (!ac || !PATTERNS[cls]) return;
+    const src = ac.createBufferSource();
+    src.buffer = buffer(ac, cls);
+    src.connect(ac.destination);
+    src.onended = () => src.disconnect();
+    src.start();
   }
 
   return {
+    // Opens the audio output and synthesises every pattern up front, so the first scan of the
+    // shift beeps without waiting for the audio stack to start (called once the UI is up).
+    warm() {
+      const ac = context();
+      if (!ac) return;
+      for (const cls of Object.keys(PATTERNS)) buffer(ac, cls);
+    },
     // Plays the class's pattern once; for stop-class, keeps repeating until stop() is called.
     alarm(cls) {
       this.stop();

@@ -14,11 +14,14 @@ use station::app::{
     ImportReport, OverrideRequest, QueueView, ReportRequest, SaveRequest, SaveResult, ScaleAction,
     SettingsView, ShiftReport, SignInRequest, WedgeKey, WedgeResult, WeightReading,
 };
+use station::app::preview_file;
 use station::error::WireError;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 use tauri::ipc::Channel;
-use tauri::{AppHandle as TauriHandle, Emitter, Manager, State};
+use std::path::PathBuf;
+use tauri::http;
+use tauri::{AppHandle as TauriHandle, Emitter, Manager, State, UriSchemeResponder};
 
 /// Typed event names: the only place they are spelled (the UI listens to the same strings).
 pub mod events {
@@ -59,6 +62,9 @@ impl Bench {
         }
     }
 }
+
+#[cfg(target_os = "linux")]
+mod webkit;
 
 type Res<T> = Result<T, WireError>;
 
@@ -256,6 +262,36 @@ async fn import_rates(bench: State<'_, Bench>, path: String) -> Res<ImportReport
         .await
 }
 
+/// The custom protocol that serves label previews to the window by file name
+/// (`pbpreview://localhost/NAME.png`; `http://pbpreview.localhost/NAME.png` on Windows).
+pub const PREVIEW_SCHEME: &str = "pbpreview";
+
+/// Answers a preview request off the UI thread: the PNG named by `path` in the preview folder,
+/// 404 for anything else (the name is checked by [`station::app::preview_file`]).
+fn serve_preview(dir: Option<PathBuf>, path: &str, responder: UriSchemeResponder) {
+    let name = path.trim_start_matches('/').to_string();
+    tauri::async_runtime::spawn_blocking(move || {
+        let found = dir
+            .ok_or_else(|| "labels are not printed at this station".to_string())
+            .and_then(|d| preview_file(&d, &name).map_err(|e| e.to_string()))
+            .and_then(|p| std::fs::read(&p).map_err(|e| format!("{}: {e}", p.display())));
+        let response = match found {
+            Ok(png) => http::Response::builder()
+                .header(http::header::CONTENT_TYPE, "image/png")
+                .header(http::header::CACHE_CONTROL, "no-store")
+                .body(png),
+            Err(e) => http::Response::builder()
+                .status(http::StatusCode::NOT_FOUND)
+                .header(http::header::CONTENT_TYPE, "text/plain; charset=utf-8")
+                .body(e.into_bytes()),
+        };
+        match response {
+            Ok(r) => responder.respond(r),
+            Err(e) => eprintln!("packbench: preview response: {e}"),
+        }
+    });
+}
+
 /// Maps every station event to its typed Tauri event (or the weight channel). The one place
 /// where [`AppEvent`] variants meet event names.
 pub fn forward_events(
@@ -285,6 +321,11 @@ pub fn forward_events(
 /// Builds and runs the app: demo mode unless hardware is configured (see [`AppConfig::from_env`]).
 pub fn run() {
     let started = Instant::now();
+    #[cfg(target_os = "linux")]
+    {
+        webkit::tune_allocator();
+        webkit::before_start();
+    }
     let config = match AppConfig::from_env() {
         Ok(c) => c,
         Err(e) => {
@@ -306,8 +347,14 @@ pub fn run() {
         started,
         ready_reported: Mutex::new(false),
     };
+    let previews = station
+        .call(|app, _now| Ok(app.preview_dir()))
+        .unwrap_or_default();
     let result = tauri::Builder::default()
         .manage(bench)
+        .register_asynchronous_uri_scheme_protocol(PREVIEW_SCHEME, move |_ctx, req, responder| {
+            serve_preview(previews.clone(), req.uri().path(), responder);
+        })
         .setup(move |app| {
             let handle = app.handle().clone();
             std::thread::Builder::new()
@@ -318,6 +365,8 @@ pub fn run() {
                     }
                 })?;
             if let Some(w) = app.get_webview_window("main") {
+                #[cfg(target_os = "linux")]
+                webkit::tune(&w);
                 let _ = w.set_focus();
             }
             Ok(())

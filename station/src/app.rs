@@ -72,11 +72,13 @@ pub const HISTORY_LEN: usize = 50;
 pub const DEMO_CODES_MAX: usize = 12;
 /// File name of the demo database inside the data directory (recreated at each demo start).
 pub const DEMO_DB_FILE: &str = "demo.db";
-/// The demo shipping-label template (in the source tree; demo builds run from it).
-pub const DEMO_TEMPLATE: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../labels/templates/express-100x150.toml"
-);
+/// The demo shipping-label template, built into the binary (an installed app has no source
+/// tree): written with its logo to `templates/` of the data directory at each demo start.
+pub const DEMO_TEMPLATE_TOML: &str = include_str!("../../labels/templates/express-100x150.toml");
+/// The logo the demo template refers to (`path = "logo.png"`, relative to the template).
+const DEMO_LOGO_PNG: &[u8] = include_bytes!("../../labels/templates/logo.png");
+/// File name of the demo template inside `templates/` of the data directory.
+pub const DEMO_TEMPLATE_FILE: &str = "express-100x150.toml";
 /// File name of the demo print-job log inside the data directory.
 pub const DEMO_PRINT_DB_FILE: &str = "demo-print-jobs.db";
 /// File name of the station configuration inside the data directory (hardware mode).
@@ -220,8 +222,9 @@ pub struct LabelView {
     pub status: String,
     /// Printer, file or error detail.
     pub detail: Option<String>,
-    /// PNG preview, base64.
-    pub preview_png_b64: Option<String>,
+    /// File name of the PNG preview inside [`App::preview_dir`] (the shell serves it to the
+    /// window by name, so the view stays a few KB however large the label is).
+    pub preview: Option<String>,
     /// Label file written (PDF), when there is one.
     pub file: Option<String>,
 }
@@ -903,6 +906,23 @@ fn quote_view(q: &serde_json::Value) -> Option<QuoteView> {
     })
 }
 
+/// The path of preview `name` inside `dir`: only a plain `*.png` file name is accepted (no
+/// separators, no `..`), so the window can ask for previews and for nothing else.
+pub fn preview_file(dir: &Path, name: &str) -> Result<PathBuf> {
+    let stem = name.strip_suffix(".png").unwrap_or("");
+    if stem.is_empty()
+        || !stem
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return Err(Error::Invalid {
+            place: format!("label preview {name:?}"),
+            message: "not a preview file name (letters, digits, - and _ then .png)".into(),
+        });
+    }
+    Ok(dir.join(name))
+}
+
 /// Maps the label service's JSON to what the UI shows.
 fn label_view(l: Option<&serde_json::Value>) -> LabelView {
     let Some(l) = l else {
@@ -921,7 +941,12 @@ fn label_view(l: Option<&serde_json::Value>) -> LabelView {
     LabelView {
         status: json_str(l, &["status"]).unwrap_or_else(|| "printed".into()),
         detail: json_str(l, &["printer", "detail"]),
-        preview_png_b64: json_str(l, &["preview_png_b64"]),
+        preview: json_str(l, &["preview"]).and_then(|p| {
+            Path::new(&p)
+                .file_name()
+                .and_then(|n| n.to_str())
+                .map(str::to_string)
+        }),
         file: json_str(l, &["file", "pdf"]),
     }
 }
@@ -1093,8 +1118,22 @@ impl App {
     /// Demo printing: the shipping-label template rendered to PDF files in `labels/` of the
     /// data directory, with PNG previews for the screen.
     fn start_demo_printing(&mut self) -> Result<()> {
+        let dir = self.data_dir.join("templates");
+        let template = dir.join(DEMO_TEMPLATE_FILE);
+        let write = |path: &Path, bytes: &[u8]| {
+            std::fs::write(path, bytes).map_err(|source| Error::Io {
+                path: path.display().to_string(),
+                source,
+            })
+        };
+        std::fs::create_dir_all(&dir).map_err(|source| Error::Io {
+            path: dir.display().to_string(),
+            source,
+        })?;
+        write(&template, DEMO_TEMPLATE_TOML.as_bytes())?;
+        write(&dir.join("logo.png"), DEMO_LOGO_PNG)?;
         let cfg = LabelsConfig {
-            template: PathBuf::from(DEMO_TEMPLATE),
+            template,
             printer: format!("dir:{}", self.data_dir.join("labels").display()),
             preview_dir: Some(self.data_dir.join("labels-preview")),
             check_status: false,
@@ -1944,6 +1983,14 @@ impl App {
         Ok(changed)
     }
 
+    /// The folder of label previews ([`LabelView::preview`] names a file in it), when labels
+    /// are printed at this station.
+    pub fn preview_dir(&self) -> Option<PathBuf> {
+        self.printing
+            .as_ref()
+            .and_then(|q| q.config().preview_dir.clone())
+    }
+
     /// Device status.
     pub fn devices(&mut self, now: DateTime<Utc>) -> Result<Vec<DeviceView>> {
         let mut v = Vec::new();
@@ -2488,7 +2535,12 @@ mod tests {
         let quote = v.pack.quote.unwrap();
         assert_eq!(quote.carrier, "SF");
         assert!(quote.total_fen.unwrap() > 0);
-        assert!(v.pack.label.preview_png_b64.is_some(), "label preview");
+        let preview = v.pack.label.preview.clone().expect("label preview");
+        let dir = app.preview_dir().expect("preview folder");
+        let png = std::fs::read(preview_file(&dir, &preview).unwrap()).unwrap();
+        assert!(png.starts_with(b"\x89PNG"), "the preview is a PNG");
+        assert!(preview_file(&dir, "../demo.db").is_err());
+        assert!(preview_file(&dir, "x.pdf").is_err());
         assert!(v.pack.actions.reprint);
 
         let report = app.shift_report(at(6_000)).unwrap();
