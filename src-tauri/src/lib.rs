@@ -9,18 +9,18 @@
 //! or raw-serial access.
 
 use chrono::{DateTime, Utc};
+use station::app::preview_file;
 use station::app::{
     App, AppConfig, AppEvent, AppHandle, AppView, Bootstrap, DeviceView, DiagRequest, DiagResult,
     ImportReport, OverrideRequest, QueueView, ReportRequest, SaveRequest, SaveResult, ScaleAction,
     SettingsView, ShiftReport, SignInRequest, WedgeKey, WedgeResult, WeightReading,
 };
-use station::app::preview_file;
 use station::error::WireError;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
-use tauri::ipc::Channel;
-use std::path::PathBuf;
 use tauri::http;
+use tauri::ipc::Channel;
 use tauri::{AppHandle as TauriHandle, Emitter, Manager, State, UriSchemeResponder};
 
 /// Typed event names: the only place they are spelled (the UI listens to the same strings).
