@@ -415,3 +415,54 @@ fn failed_jobs_name_the_printer_and_the_cause() {
         assert_eq!(last.message, msg);
     }
 }
+
+/// An order with nothing but an order number, a waybill and an address still prints on every
+/// shipped template (receiver name and phone, sender, weight, cost, packer all missing); one
+/// without the number the label is for (waybill on shipping labels, order on the parcel label)
+/// fails as a render error that names the field, and is not retried.
+#[test]
+fn sparse_orders_print_and_a_missing_key_field_is_a_clear_render_failure() {
+    let p = FakePrinter::start();
+    let mut sparse = LabelData {
+        label_id: "L-SPARSE".into(),
+        ..LabelData::default()
+    };
+    sparse.order.no = "SO1".into();
+    sparse.waybill.no = "73100012345678".into();
+    sparse.receiver.province = "上海市".into();
+    sparse.receiver.address = "博云路2号".into();
+    for (template, format, key) in [
+        ("express-100x150.toml", Format::Zpl, "waybill.no"),
+        ("express-100x180.toml", Format::Tspl, "waybill.no"),
+        ("parcel-76x130.toml", Format::Zpl, "order.no"),
+    ] {
+        let mut cfg = queue_cfg(&p.addr(), format, None);
+        cfg.template = templates().join(template);
+        cfg.retries = 0;
+        let q = match PrintQueue::start(":memory:", cfg, clock()) {
+            Ok(q) => q,
+            Err(e) if e.to_string().contains("font") => {
+                eprintln!("skipped: {e}");
+                return;
+            }
+            Err(e) => panic!("{e}"),
+        };
+        let job = q.submit(&sparse, None, None).unwrap();
+        let j = q.wait(&job, Duration::from_secs(10)).unwrap();
+        assert_eq!(j.state, JobState::Printed, "{template}: {j:?}");
+
+        let mut missing = sparse.clone();
+        match key {
+            "waybill.no" => missing.waybill.no.clear(),
+            _ => missing.order.no.clear(),
+        }
+        let job = q.submit(&missing, None, None).unwrap();
+        let j = q.wait(&job, Duration::from_secs(10)).unwrap();
+        assert_eq!(j.state, JobState::Failed, "{template}");
+        assert_eq!(j.attempts, 1, "a render error is not retried");
+        let msg = j.last_error.unwrap();
+        for w in ["标签无法生成", &format!("no value for {{{{{key}}}}}")] {
+            assert!(msg.contains(w), "{template}: {msg:?} lacks {w:?}");
+        }
+    }
+}
