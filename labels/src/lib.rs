@@ -60,7 +60,8 @@ impl Format {
     }
 }
 
-/// Draws `layout` in `format` (one label; thermal formats print `copies`).
+/// Draws `layout` in `format`: thermal formats print `copies` labels, a PDF has one page per
+/// copy, a PNG preview shows one.
 pub fn render(
     layout: &Layout,
     format: Format,
@@ -68,7 +69,7 @@ pub fn render(
     copies: u32,
 ) -> Result<Vec<u8>> {
     match format {
-        Format::Pdf => render::pdf::render(layout, fonts),
+        Format::Pdf => render::pdf::render_copies(layout, fonts, copies),
         Format::Tspl => render::tspl::render(layout, fonts, copies),
         Format::Zpl => render::zpl::render(layout, fonts, copies).map(String::into_bytes),
         Format::Png => {

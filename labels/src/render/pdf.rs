@@ -15,6 +15,9 @@ use printpdf::{
     XObjectTransform,
 };
 
+/// Most pages one PDF job carries (a mistyped copy count must not make a huge file).
+pub const MAX_COPIES: u32 = 100;
+
 fn grey(black: bool) -> Color {
     Color::Greyscale(Greyscale {
         percent: if black { 0.0 } else { 1.0 },
@@ -22,12 +25,18 @@ fn grey(black: bool) -> Color {
     })
 }
 
-/// Renders `layout` to PDF bytes. Needs the CJK font when the layout has text.
+/// Renders `layout` to a one-page PDF. Needs the CJK font when the layout has text.
+pub fn render(layout: &Layout, fonts: Option<&Fonts>) -> Result<Vec<u8>> {
+    render_copies(layout, fonts, 1)
+}
+
+/// Renders `layout` to a PDF with one page per copy (a spooler or a folder printer then
+/// prints every copy; the pages share the one embedded font subset).
 ///
 /// Geometry is converted from integer dots to PDF points in `f32`, which is exact to far
 /// below a printer dot; nothing here is money or weight.
 #[allow(clippy::cast_possible_truncation, clippy::cast_precision_loss)]
-pub fn render(layout: &Layout, fonts: Option<&Fonts>) -> Result<Vec<u8>> {
+pub fn render_copies(layout: &Layout, fonts: Option<&Fonts>, copies: u32) -> Result<Vec<u8>> {
     let dpmm = layout.dpi.dots_per_mm() as f32;
     let pt = |dots: f32| Pt(dots / dpmm * 72.0 / 25.4);
     let page_h = layout.height as f32;
@@ -142,7 +151,7 @@ pub fn render(layout: &Layout, fonts: Option<&Fonts>) -> Result<Vec<u8>> {
         Mm(layout.size.height_mm() as f32),
         ops,
     );
-    doc.with_pages(vec![page]);
+    doc.with_pages(vec![page; copies.clamp(1, MAX_COPIES) as usize]);
     let mut warnings = Vec::new();
     // printpdf's own `optimize` deflates every stream at zlib's best level, a quarter of the
     // time of a label. The fastest level costs about 2 KB on the express label (26.8 KB
@@ -189,4 +198,33 @@ fn compress_streams(pdf: &mut lopdf::Document, level: flate2::Compression) -> Re
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Copies are pages of one document, and the streams are deflated.
+    #[test]
+    fn one_page_per_copy() {
+        let Ok(fonts) = crate::fonts::default_fonts() else {
+            eprintln!("skipped: no CJK font installed");
+            return;
+        };
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
+        let t = crate::Template::load(&dir.join("parcel-76x130.toml")).unwrap();
+        let l = crate::layout(&t, &crate::LabelData::sample(), Some(fonts)).unwrap();
+        for (copies, pages) in [(0, 1), (1, 1), (3, 3), (1000, MAX_COPIES as usize)] {
+            let pdf = render_copies(&l, Some(fonts), copies).unwrap();
+            let doc = lopdf::Document::load_mem(&pdf).unwrap();
+            assert_eq!(doc.get_pages().len(), pages, "{copies} copies");
+            let plain = doc
+                .objects
+                .values()
+                .filter_map(|o| o.as_stream().ok())
+                .filter(|s| s.content.len() > 64 && s.dict.get(b"Filter").is_err())
+                .count();
+            assert_eq!(plain, 0, "every sizeable stream is compressed");
+        }
+    }
 }
