@@ -465,3 +465,49 @@ data = "{{order.no}}|{{waybill.no}}"
         "SO20261125000123|SF1234567890123"
     );
 }
+
+/// `packbench label render --size 4x6in --dpi 300` moves a template to another stock and
+/// resolution: the PNG has 4 × 6 in at 12 dots/mm and its barcodes still decode.
+#[test]
+fn cli_renders_a_template_on_other_stock_and_resolution() {
+    let Some(_) = fonts() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("l.png");
+    let args = station::cli::label::RenderArgs {
+        template: templates_dir().join("express-100x150.toml"),
+        data: None,
+        format: "png".into(),
+        out: out.clone(),
+        font: None,
+        font_index: None,
+        size: Some("4x6in".into()),
+        dpi: Some(300),
+        copies: 1,
+    };
+    station::cli::run(station::cli::Command::Label(
+        station::cli::label::Cmd::Render(args),
+    ))
+    .unwrap();
+    let png = std::fs::read(&out).unwrap();
+    assert_eq!(png_size(&png), (1219, 1829));
+    if have("zbarimg") {
+        assert_eq!(symbols(&out), vec!["CODE-128", "QR-Code"]);
+    }
+    let bad = station::cli::label::RenderArgs {
+        template: templates_dir().join("express-100x150.toml"),
+        data: None,
+        format: "zpl".into(),
+        out,
+        font: None,
+        font_index: None,
+        size: Some("76x130".into()),
+        dpi: None,
+        copies: 1,
+    };
+    let err = station::cli::run(station::cli::Command::Label(
+        station::cli::label::Cmd::Render(bad),
+    ))
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("not inside the 76×130 mm label"), "{err}");
+}

@@ -44,7 +44,14 @@ pub struct RenderArgs {
     /// Face index inside a font collection.
     #[arg(long)]
     pub font_index: Option<u32>,
-    /// Copies (TSPL/ZPL).
+    /// Print on another stock size than the template's (`100x150`, `100x180`, `76x130`,
+    /// `4x6in`, `WxH` mm); elements keep their millimetre positions.
+    #[arg(long)]
+    pub size: Option<String>,
+    /// Print at another resolution than the template's (203 or 300).
+    #[arg(long)]
+    pub dpi: Option<u32>,
+    /// Copies (TSPL/ZPL print them; a PDF gets one page per copy).
     #[arg(long, default_value_t = 1)]
     pub copies: u32,
 }
@@ -83,7 +90,20 @@ pub fn run(cmd: Cmd) -> anyhow::Result<()> {
 
 fn render(a: RenderArgs) -> anyhow::Result<()> {
     let format = Format::parse(&a.format).context("unknown format")?;
-    let template = Template::load(&a.template)?;
+    let mut template = Template::load(&a.template)?;
+    if a.size.is_some() || a.dpi.is_some() {
+        let mut file = template.file.clone();
+        if let Some(size) = &a.size {
+            file.size.clone_from(size);
+        }
+        if let Some(dpi) = a.dpi {
+            file.dpi = dpi
+                .try_into()
+                .map_err(|m: String| anyhow::anyhow!("--dpi: {m}"))?;
+        }
+        let base = a.template.parent().unwrap_or(std::path::Path::new("."));
+        template = Template::check(file, &a.template.display().to_string(), base)?;
+    }
     let data = match &a.data {
         Some(p) => {
             let text = std::fs::read_to_string(p)
