@@ -13,8 +13,6 @@ use crate::barcode::Encoded;
 use crate::error::{Error, Result};
 use crate::fonts::Fonts;
 use crate::layout::{Item, Layout, TextLine};
-#[cfg(test)]
-use crate::render::raster::text_mono;
 use crate::render::raster::{text_line, MonoBitmap};
 use crate::template::{Align, Symbology, TextMode};
 use std::fmt::Write as _;
@@ -321,6 +319,7 @@ pub fn render(layout: &Layout, fonts: Option<&Fonts>, copies: u32) -> Result<Str
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::render::raster::text_mono;
 
     fn check_compress(rows: &[&[u8]], want: &str) {
         let data: Vec<u8> = rows.concat();
