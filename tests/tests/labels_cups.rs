@@ -3,6 +3,7 @@
 //! job id parsed from `request id is QUEUE-42`, the print queue recording it, a refused job
 //! reported with the queue and `lp`'s own words, and the queue status from `lpstat`.
 //! One test only: it changes this process's `PATH`, so nothing else may run beside it.
+#![cfg(unix)]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use drivers::printer::{self, Condition, JobKind, Language, PrinterAddr, PrinterError, Timeouts};
@@ -12,7 +13,6 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-#[cfg(unix)]
 fn script(dir: &Path, name: &str, body: &str) {
     use std::os::unix::fs::PermissionsExt;
     let p = dir.join(name);
@@ -20,7 +20,6 @@ fn script(dir: &Path, name: &str, body: &str) {
     std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
 }
 
-#[cfg(unix)]
 #[test]
 fn cups_spooler_through_a_fake_lp_on_path() {
     let bin = tempfile::tempdir().unwrap();
