@@ -814,6 +814,7 @@ fn usb_bulk_status(
 mod tests {
     use super::*;
 
+    #[cfg(unix)]
     fn quick() -> Timeouts {
         Timeouts {
             connect: Duration::from_millis(300),
