@@ -311,7 +311,7 @@ impl Face {
     }
 
     /// The thermal bitmap of a text line drawn in this face, from the cache or made by `make`
-    /// and kept (the cache is emptied when it holds [`LINE_CACHE_MAX`] lines).
+    /// and kept (the cache is emptied when it holds `LINE_CACHE_MAX` (512) lines).
     pub fn line(
         &self,
         key: LineKey,
