@@ -9,6 +9,7 @@ APT_PACKAGES=(
   libudev-dev                           # serialport: port enumeration and hot-plug
   libusb-1.0-0-dev                      # rusb: HID-POS scales/scanners, USB printers
   xvfb xauth webkit2gtk-driver          # the app's end-to-end tests in a real window
+  imagemagick                           # e2e screenshots of the X screen (`import`)
   poppler-utils zbar-tools dmtx-utils   # label tests: pdftoppm/pdffonts, zbarimg, dmtxread
   fonts-wqy-microhei fonts-noto-cjk     # CJK fonts: label PDFs/bitmaps and the UI
   cups-client                           # `lp` for printing PDFs through the spooler

@@ -227,6 +227,9 @@ pub struct LabelView {
     pub preview: Option<String>,
     /// Label file written (PDF), when there is one.
     pub file: Option<String>,
+    /// Stable code of a failed or retrying print (`printer_offline`, `printer_not_ready`…);
+    /// `detail` then carries the bench message (cause, printer, what to do).
+    pub code: Option<String>,
 }
 
 /// The last recorded result and where it is in the upload queue.
@@ -935,6 +938,7 @@ fn label_view(l: Option<&serde_json::Value>) -> LabelView {
         return LabelView {
             status: "failed".into(),
             detail: Some(err),
+            code: Some(json_str(l, &["code"]).unwrap_or_else(|| "label_failed".into())),
             ..LabelView::default()
         };
     }
@@ -948,6 +952,7 @@ fn label_view(l: Option<&serde_json::Value>) -> LabelView {
                 .map(str::to_string)
         }),
         file: json_str(l, &["file", "pdf"]),
+        code: None,
     }
 }
 
@@ -1397,9 +1402,17 @@ impl App {
                     JobState::Printed => view.status = "printed".into(),
                     JobState::Failed => {
                         view.status = "failed".into();
-                        view.detail = ev.code.clone();
+                        view.detail = Some(ev.message.clone());
+                        view.code = ev.code.clone();
                     }
-                    JobState::Queued | JobState::Printing => view.status = "printing".into(),
+                    JobState::Queued | JobState::Printing => {
+                        view.status = "printing".into();
+                        // A retry after a failed attempt: say why it is not printed yet.
+                        if ev.code.is_some() {
+                            view.detail = Some(ev.message.clone());
+                            view.code = ev.code.clone();
+                        }
+                    }
                 }
             }
         }
@@ -1808,7 +1821,7 @@ impl App {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .as_ref()
-            .map(|e| format!("{}:{:?}", e.job_id, e.state));
+            .map(|e| format!("{}:{:?}:{}", e.job_id, e.state, e.attempt));
         if print_key != self.last_print_key {
             self.last_print_key = print_key;
             changed = true;

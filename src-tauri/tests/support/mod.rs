@@ -59,6 +59,7 @@ pub struct Env {
     pub client: Client,
     pub shots: PathBuf,
     pub data_dir: PathBuf,
+    display: String,
     _driver: Proc,
     _xvfb: Option<Proc>,
     shot_no: u32,
@@ -209,6 +210,7 @@ impl Env {
             client,
             shots,
             data_dir,
+            display,
             _driver: driver,
             _xvfb: xvfb,
             shot_no: 0,
@@ -227,10 +229,23 @@ impl Env {
                 vec![],
             )
             .await;
-        let png = self.client.screenshot().await.expect("e2e: screenshot");
-        assert!(png.starts_with(b"\x89PNG"), "e2e: screenshot is not a PNG");
+        // The X server's picture of the screen, i.e. what the packer sees. (WebKitWebDriver's
+        // own screenshot waits forever when WebKitGTK renders without its DMA-BUF compositor,
+        // which is how the app runs; see src/webkit.rs.)
         let path = self.shots.join(format!("{:02}-{name}.png", self.shot_no));
-        std::fs::write(&path, png).unwrap();
+        let out = Command::new("import")
+            .env("DISPLAY", &self.display)
+            .args(["-silent", "-window", "root"])
+            .arg(format!("png:{}", path.display()))
+            .output()
+            .expect("e2e: `import` not found (apt-get install imagemagick)");
+        assert!(
+            out.status.success(),
+            "e2e: screenshot failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let png = std::fs::read(&path).unwrap();
+        assert!(png.starts_with(b"\x89PNG"), "e2e: screenshot is not a PNG");
         eprintln!("e2e: screenshot {}", path.display());
         path
     }
