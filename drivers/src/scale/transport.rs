@@ -422,6 +422,8 @@ pub struct SerialConn {
 
 impl std::fmt::Debug for SerialConn {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // TTYPort's methods come from the trait; a boxed port has them inherently.
+        #[cfg(unix)]
         use serialport::SerialPort;
         write!(f, "SerialConn({:?})", self.port.name())
     }
@@ -430,6 +432,7 @@ impl std::fmt::Debug for SerialConn {
 impl SerialConn {
     /// Drops whatever was received and not read yet.
     pub fn clear_input(&self) {
+        #[cfg(unix)]
         use serialport::SerialPort;
         let _ = self.port.clear(serialport::ClearBuffer::Input);
     }
