@@ -5,6 +5,7 @@
 /// The app's commands; keep in sync with `generate_handler!` in src/lib.rs (a test checks it).
 const COMMANDS: &[&str] = &[
     "bootstrap",
+    "latest_view",
     "ui_ready",
     "sign_in",
     "sign_out",

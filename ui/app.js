@@ -238,7 +238,15 @@
     const lab = p.label;
     const ls = $("label-status");
     ls.textContent = t("label." + lab.status) + (lab.detail ? " · " + lab.detail : "");
-    ls.className = "status-line " + (lab.status === "printed" ? "ok" : lab.status === "failed" ? "fail" : "");
+    ls.className = "status-line " + (lab.status === "printed" ? "ok" : lab.status === "failed" ? "fail" : lab.code ? "warn" : "");
+    // A label that did not print must not go unnoticed: a toast with the printer's message
+    // and the warning sound, once per failure.
+    const failKey = lab.status === "failed" ? (lab.detail || "") + "|" + (p.result ? p.result.result_id : "") : "";
+    if (failKey && failKey !== state.labelFailKey) {
+      showError({ code: lab.code || "label_failed", message: t("label.failed") + " · " + (lab.detail || "") });
+      window.PB_SOUND.alarm("warn");
+    }
+    state.labelFailKey = failKey;
     const img = $("label-preview");
     // The preview is a file the shell serves by name (pbpreview protocol): the view stays a
     // few KB and WebKit drops the previous decoded image when the next label replaces it.
@@ -415,11 +423,26 @@
         el("div", { class: "muted mono", text: d.detail })));
       sel.append(el("option", { value: d.id, text: t("dev." + d.kind) + " · " + d.name }));
     }
-    if (keep) sel.value = keep;
+    if (keep && devs.some((d) => d.id === keep)) sel.value = keep;
+    state.devices = devs;
+    diagButtons();
+  }
+  // Only the actions the selected device has: probe (scale), test print and status (printer),
+  // test (scanner: recent scans; tower light: lamp cycle).
+  function diagButtons() {
+    const d = (state.devices || []).find((x) => x.id === $("diag-device").value);
+    document.querySelectorAll("#screen-devices [data-action]").forEach((b) => {
+      b.hidden = !d || !b.dataset.kinds.split(" ").includes(d.kind);
+    });
   }
   async function diagnose(action) {
-    const r = await call("diagnose", { req: { device: $("diag-device").value, action } });
-    $("diag-result").textContent = r.summary + "\n\n" + (r.lines || []).join("\n");
+    $("diag-result").textContent = t("dev.running");
+    try {
+      const r = await call("diagnose", { req: { device: $("diag-device").value, action } });
+      $("diag-result").textContent = r.summary + "\n\n" + (r.lines || []).join("\n");
+    } catch (err) {
+      $("diag-result").textContent = (err && err.message) || String(err);
+    }
   }
   function appendRaw(raw) {
     state.rawLog.push(raw.device + " " + raw.dir + " " + raw.hex + (raw.text ? "   |" + raw.text + "|" : ""));
@@ -719,8 +742,8 @@
     $("demo-heavy").addEventListener("click", () => act("demo_scale", { action: "place_heavy" }));
     $("demo-remove").addEventListener("click", () => act("demo_scale", { action: "remove" }));
     $("q-retry").addEventListener("click", async () => { await call("retry_dead"); refreshQueue(); });
-    $("diag-probe").addEventListener("click", () => diagnose("probe"));
-    $("diag-testprint").addEventListener("click", () => diagnose("test_print"));
+    document.querySelectorAll("#screen-devices [data-action]").forEach((b) => b.addEventListener("click", () => diagnose(b.dataset.action)));
+    $("diag-device").addEventListener("change", diagButtons);
     $("diag-clear").addEventListener("click", () => { state.rawLog = []; $("diag-raw").textContent = ""; });
     $("set-import").addEventListener("click", importRates);
     $("set-save").addEventListener("click", saveSettings);
@@ -739,6 +762,22 @@
     document.addEventListener("keydown", onKey, true);
   }
 
+  async function pullView() {
+    if (state.pulling) { state.pullAgain = true; return; }
+    state.pulling = true;
+    try {
+      do {
+        state.pullAgain = false;
+        const v = await T.core.invoke("latest_view");
+        if (v) render(v);
+      } while (state.pullAgain);
+    } catch (err) {
+      showError(err);
+    } finally {
+      state.pulling = false;
+    }
+  }
+
   async function start() {
     buildPinpads();
     wire();
@@ -747,7 +786,9 @@
     renderSignin();
     render(state.boot.view);
     // Typed events from the station (one closed enum in Rust, mapped in one place).
-    await T.event.listen("pb://view", (e) => render(e.payload));
+    // `pb://view` only announces a new view; the view itself is fetched (one at a time, the
+    // latest wins), so WebKit never compiles a script per view.
+    await T.event.listen("pb://view", () => pullView());
     await T.event.listen("pb://raw", (e) => appendRaw(e.payload));
     await T.event.listen("pb://keys", (e) => releaseKeys(e.payload));
     await T.event.listen("pb://import-progress", (e) => onImportProgress(e.payload));

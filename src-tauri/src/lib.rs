@@ -41,6 +41,7 @@ pub mod events {
 pub struct Bench {
     station: AppHandle,
     weight: Arc<Mutex<Option<Channel<WeightReading>>>>,
+    latest: Latest,
     started: Instant,
     ready_reported: Mutex<bool>,
 }
@@ -67,6 +68,20 @@ impl Bench {
 mod webkit;
 
 type Res<T> = Result<T, WireError>;
+
+/// The latest view the station pushed, waiting for the window to fetch it.
+type Latest = Arc<Mutex<Option<Box<AppView>>>>;
+
+/// The view announced by the last `pb://view` event (taken: a second call answers `null`
+/// until the next event).
+#[tauri::command]
+fn latest_view(bench: State<'_, Bench>) -> Option<Box<AppView>> {
+    bench
+        .latest
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .take()
+}
 
 /// What the UI needs to start: operators, reasons, demo flag and the first view.
 #[tauri::command]
@@ -297,10 +312,18 @@ fn serve_preview(dir: Option<PathBuf>, path: &str, responder: UriSchemeResponder
 pub fn forward_events(
     handle: &TauriHandle,
     weight: &Mutex<Option<Channel<WeightReading>>>,
+    latest: &Mutex<Option<Box<AppView>>>,
     event: AppEvent,
 ) {
     let sent = match event {
-        AppEvent::View(v) => handle.emit(events::VIEW, v),
+        // The view is kept here and the window fetches it (`latest_view`): the event itself is
+        // the same few bytes every time. WebKit compiles every distinct script it is asked to
+        // run and keeps the code, so pushing each view inline grew the web process by ~15 MB
+        // per 1,000 packs.
+        AppEvent::View(v) => {
+            *latest.lock().unwrap_or_else(|p| p.into_inner()) = Some(v);
+            handle.emit(events::VIEW, ())
+        }
         AppEvent::Raw(r) => handle.emit(events::RAW, r),
         AppEvent::Queue(q) => handle.emit(events::QUEUE, q),
         AppEvent::Released(k) => handle.emit(events::KEYS, k),
@@ -341,9 +364,11 @@ pub fn run() {
         }
     };
     let weight: Arc<Mutex<Option<Channel<WeightReading>>>> = Arc::default();
+    let latest: Latest = Arc::default();
     let bench = Bench {
         station: station.clone(),
         weight: weight.clone(),
+        latest: latest.clone(),
         started,
         ready_reported: Mutex::new(false),
     };
@@ -361,7 +386,7 @@ pub fn run() {
                 .name("pb-events".into())
                 .spawn(move || {
                     for ev in rx {
-                        forward_events(&handle, &weight, ev);
+                        forward_events(&handle, &weight, &latest, ev);
                     }
                 })?;
             if let Some(w) = app.get_webview_window("main") {
@@ -373,6 +398,7 @@ pub fn run() {
         })
         .invoke_handler(tauri::generate_handler![
             bootstrap,
+            latest_view,
             ui_ready,
             sign_in,
             sign_out,

@@ -164,6 +164,16 @@ pub struct SessionView {
     pub station: String,
 }
 
+/// What the pack panel showed for the order being packed, kept for after it is recorded.
+#[derive(Debug, Clone)]
+struct KeptPanel {
+    order_no: String,
+    head: Option<OrderHead>,
+    lines: Vec<LineView>,
+    expected_g: Option<i64>,
+    tolerance_g: Option<i64>,
+}
+
 /// The open order's heading.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct OrderHead {
@@ -689,6 +699,8 @@ pub struct App {
     rating: Option<Arc<Rating>>,
     print_events: Arc<Mutex<Option<PrintEvent>>>,
     last_print_key: Option<String>,
+    /// The open order's panel, kept to show after it is recorded.
+    kept: Option<KeptPanel>,
     last_weight_sent: Option<(i64, bool)>,
     dirty: bool,
     hw: Hardware,
@@ -1192,6 +1204,7 @@ impl App {
             rating: None,
             print_events: Arc::default(),
             last_print_key: None,
+            kept: None,
             last_weight_sent: None,
             dirty: false,
             hw: Hardware::default(),
@@ -1387,6 +1400,40 @@ impl App {
         }
     }
 
+    /// The pack panel; once an order is recorded the engine has no open order, so the panel
+    /// keeps showing the recorded order's heading, lines and weights (what the packer just
+    /// packed) until the next order opens.
+    fn pack_panel_kept(&mut self, v: &PackView, queue: &QueueView) -> PackPanel {
+        let mut pack = self.pack_panel(v, queue);
+        match (&v.order, &v.last_recorded) {
+            (Some(o), _) if !pack.lines.is_empty() => {
+                self.kept = Some(KeptPanel {
+                    order_no: o.order_no.clone(),
+                    head: pack.order.clone(),
+                    lines: pack.lines.clone(),
+                    expected_g: pack.expected_g,
+                    tolerance_g: pack.tolerance_g,
+                });
+            }
+            (None, Some(r)) => {
+                if let Some(k) = self.kept.as_ref().filter(|k| k.order_no == r.order_no) {
+                    if pack.lines.is_empty() {
+                        pack.lines = k.lines.clone();
+                        pack.expected_g = k.expected_g;
+                        pack.tolerance_g = k.tolerance_g;
+                        pack.captured_g = Some(r.weight_g.get());
+                        if let Some(mut head) = k.head.clone() {
+                            head.status = "packed".into();
+                            pack.order = Some(head);
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+        pack
+    }
+
     /// The label view, with the printing thread's latest word on that label.
     fn label_with_progress(&self, l: Option<&serde_json::Value>) -> LabelView {
         let mut view = label_view(l);
@@ -1557,7 +1604,7 @@ impl App {
             seq: self.seq,
             demo: self.demo,
             session: self.session_view(&v),
-            pack: self.pack_panel(&v, &queue),
+            pack: self.pack_panel_kept(&v, &queue),
             verdict: self.verdict.clone(),
             alarm,
             queue,
@@ -2542,6 +2589,12 @@ mod tests {
         assert_eq!(v.verdict.as_ref().unwrap().outcome, "pack_recorded");
         assert_eq!(v.pack.state, "recorded");
         assert!(v.alarm.is_none());
+        // The recorded order stays on screen: heading, complete lines and the weights.
+        assert_eq!(v.pack.order.as_ref().unwrap().status, "packed");
+        assert!(!v.pack.order.as_ref().unwrap().carrier.is_empty());
+        assert!(!v.pack.lines.is_empty());
+        assert!(v.pack.lines.iter().all(|l| l.scanned >= l.ordered));
+        assert!(v.pack.expected_g.is_some() && v.pack.captured_g.is_some());
         let result = v.pack.result.unwrap();
         assert_eq!(result.status, "queued");
         assert_eq!(v.queue.pending, 1);
