@@ -224,12 +224,55 @@ async fn full_pack_in_the_real_window() {
     .await;
     env.shot("devices").await;
 
+    // Diagnostics: a test print on the (demo) printer goes through the real print queue.
+    env.js("const s = document.getElementById('diag-device'); s.value = 'printer-pdf'; s.dispatchEvent(new Event('change')); return s.value")
+        .await;
+    env.click("#diag-testprint").await;
+    env.wait_js(
+        "the test print result",
+        "const t = document.getElementById('diag-result').textContent; return t.length > 0 && t !== '诊断中…'",
+        "return document.getElementById('diag-result').textContent",
+    )
+    .await;
+    let diag = view_field(&env, "#diag-result").await;
+    assert!(
+        diag.starts_with("test label printed on dir:"),
+        "test print result: {diag}"
+    );
+    env.shot("devices-test-print").await;
+
+    // Settings as the admin: editable, a change is counted and saved to the station file.
+    env.click("#btn-signout").await;
+    env.click("[data-operator='adm1']").await;
+    env.click("[data-role-choice='admin']").await;
+    for _ in 0..4 {
+        env.click(".pinpad[data-pin-target='signin'] [data-key='9']")
+            .await;
+    }
+    env.click("#btn-signin").await;
+    env.click("#nav [data-screen='settings']").await;
+    env.wait_js(
+        "the settings form",
+        "return document.getElementById('set-tol-abs').value !== '' && !document.getElementById('set-tol-abs').disabled",
+        "return document.getElementById('set-save-status').textContent",
+    )
+    .await;
+    env.click("[data-step='set-tol-abs'][data-delta='5']").await;
+    env.click("#set-save").await;
+    env.wait_js(
+        "the settings saved",
+        "return document.getElementById('set-save-status').textContent.includes('1')",
+        "return [document.getElementById('set-save-status').textContent, document.getElementById('set-save-error').textContent]",
+    )
+    .await;
+    env.shot("settings-admin-saved").await;
+
     // English, and the small 1024×768 screen.
     env.click("#btn-lang").await;
     env.click("#nav [data-screen='pack']").await;
     env.wait_js(
         "English",
-        "return document.getElementById('verdict-text').textContent === 'Packed and saved'",
+        "return document.getElementById('pack-state').textContent !== '' && document.getElementById('btn-lang').textContent === '中文'",
         "return document.getElementById('verdict-text').textContent",
     )
     .await;
