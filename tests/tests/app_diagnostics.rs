@@ -6,8 +6,7 @@
 //! light and PDF printer.
 
 use chrono::Utc;
-use domain::verify::Role;
-use station::app::{App, AppConfig, AppEvent, DiagRequest, SignInRequest};
+use station::app::{App, AppConfig, AppEvent, DiagRequest};
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
@@ -25,19 +24,7 @@ fn req(device: &str, action: &str) -> DiagRequest {
 }
 
 fn open(dir: &Path, toml: &str) -> (App, mpsc::Receiver<AppEvent>) {
-    let cfg_file = dir.join("station.toml");
-    std::fs::write(&cfg_file, toml).unwrap();
-    let (tx, rx) = mpsc::channel();
-    let app = App::open(
-        &AppConfig {
-            data_dir: dir.to_path_buf(),
-            config_file: Some(cfg_file),
-        },
-        tx,
-        Utc::now(),
-    )
-    .unwrap();
-    (app, rx)
+    packbench_tests::app_support::open_configured(dir, toml)
 }
 
 fn device_status(app: &mut App, id: &str) -> Option<String> {
@@ -318,16 +305,7 @@ fn demo_light_is_simulated_and_follows_alarms() {
     let d = light(&mut app);
     assert_eq!((d.kind.as_str(), d.status.as_str()), ("light", "simulated"));
     assert!(d.detail.starts_with("off · showing off"), "{d:?}");
-    app.sign_in(
-        SignInRequest {
-            operator: "p1".into(),
-            role: Role::Packer,
-            station: String::new(),
-            pin: String::new(),
-        },
-        Utc::now(),
-    )
-    .unwrap();
+    packbench_tests::app_support::sign_in_packer(&mut app, "p1");
     let d = light(&mut app);
     assert_eq!((d.kind.as_str(), d.status.as_str()), ("light", "simulated"));
     assert!(

@@ -9,14 +9,14 @@
 #[cfg(unix)]
 mod hw {
     use chrono::Utc;
-    use domain::verify::{AlarmClass, Role};
+    use domain::verify::AlarmClass;
     use drivers::scale::sim::{PtySimulator, Step, VirtualScale};
     use drivers::scale::{Protocol, Unit};
     use serde_json::{json, Value};
-    use station::app::{App, AppConfig, AppEvent, AppView, SignInRequest};
+    use station::app::{App, AppEvent, AppView};
     use station::sync::test_server::{OrderCenterServer, ServerOptions};
     use std::path::Path;
-    use std::sync::mpsc;
+
     use std::time::{Duration, Instant};
 
     const TIMEOUT: Duration = Duration::from_secs(8);
@@ -137,29 +137,11 @@ backoff_cap_ms = 1000
             None,
         )
         .unwrap();
-        let cfg_file = dir.path().join("station.toml");
-        std::fs::write(
-            &cfg_file,
-            station_toml(dir.path(), sim.path(), &server.url()),
-        )
-        .unwrap();
-
-        let (tx, events) = mpsc::channel();
-        let config = AppConfig {
-            data_dir: dir.path().to_path_buf(),
-            config_file: Some(cfg_file),
-        };
-        let mut app = App::open(&config, tx, Utc::now()).unwrap();
-        app.sign_in(
-            SignInRequest {
-                operator: "p1".into(),
-                role: Role::Packer,
-                station: String::new(),
-                pin: String::new(),
-            },
-            Utc::now(),
-        )
-        .unwrap();
+        let (mut app, events) = packbench_tests::app_support::open_configured(
+            dir.path(),
+            &station_toml(dir.path(), sim.path(), &server.url()),
+        );
+        packbench_tests::app_support::sign_in_packer(&mut app, "p1");
 
         // The orders come from the order center's feed; the scale connects.
         tick_until(&mut app, "orders from the feed", |app, _| {

@@ -8,13 +8,13 @@
 #[cfg(unix)]
 mod light {
     use chrono::Utc;
-    use domain::verify::{AlarmClass, Role};
+    use domain::verify::AlarmClass;
     use domain::Order;
     use drivers::light::codec::{lcus, modbus_write_coils};
     use drivers::light::sim::PtyRelay;
     use drivers::light::RelayProtocol;
     use serde_json::json;
-    use station::app::{App, AppConfig, AppEvent, DiagRequest, SignInRequest};
+    use station::app::{App, AppEvent, DiagRequest};
     use std::collections::BTreeMap;
     use std::path::Path;
     use std::sync::mpsc;
@@ -66,18 +66,8 @@ frame_gap_ms = 2
     }
 
     fn open(dir: &Path, relay: &Path, light: &str) -> (App, mpsc::Receiver<AppEvent>) {
-        let cfg_file = dir.join("station.toml");
-        std::fs::write(&cfg_file, station_toml(dir, relay, light)).unwrap();
-        let (tx, rx) = mpsc::channel();
-        let app = App::open(
-            &AppConfig {
-                data_dir: dir.to_path_buf(),
-                config_file: Some(cfg_file),
-            },
-            tx,
-            Utc::now(),
-        )
-        .unwrap();
+        let (app, rx) =
+            packbench_tests::app_support::open_configured(dir, &station_toml(dir, relay, light));
         for o in [
             order("L0001", "SF1000000000011", "TEA-1", "6901230010002"),
             order("L0002", "SF1000000000022", "CUP-1", "6901230011375"),
@@ -91,16 +81,7 @@ frame_gap_ms = 2
     }
 
     fn sign_in(app: &mut App) {
-        app.sign_in(
-            SignInRequest {
-                operator: "p1".into(),
-                role: Role::Packer,
-                station: String::new(),
-                pin: String::new(),
-            },
-            Utc::now(),
-        )
-        .unwrap();
+        packbench_tests::app_support::sign_in_packer(app, "p1");
     }
 
     fn relays(pairs: &[(u16, bool)]) -> BTreeMap<u16, bool> {
