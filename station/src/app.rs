@@ -377,7 +377,7 @@ pub struct DemoCode {
 /// One alarm or override in this shift.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct HistoryItem {
-    /// Local time `HH:MM:SS` (UTC).
+    /// `HH:MM:SS` in the station's time zone (`[shift] utc_offset`).
     pub at: String,
     /// Order no.
     pub order_no: Option<String>,
@@ -766,6 +766,17 @@ impl std::fmt::Debug for App {
 
 fn hhmmss(at: DateTime<Utc>) -> String {
     at.format("%H:%M:%S").to_string()
+}
+
+impl App {
+    /// `HH:MM:SS` in the station's time zone (`[shift] utc_offset`, the same clock the shift
+    /// report uses), for what the packer reads on screen.
+    fn local_hhmmss(&self, at: DateTime<Utc>) -> String {
+        let offset =
+            crate::store::report::parse_utc_offset(&self.station.config().shift.utc_offset)
+                .unwrap_or_else(|| chrono::Offset::fix(&Utc));
+        at.with_timezone(&offset).format("%H:%M:%S").to_string()
+    }
 }
 
 /// A language-neutral detail line for an outcome (codes, SKUs and grams only).
@@ -1256,7 +1267,7 @@ impl App {
                 || matches!(o.kind, OutcomeKind::OverrideAccepted { .. });
             if notable {
                 self.history.push_front(HistoryItem {
-                    at: hhmmss(o.at),
+                    at: self.local_hhmmss(o.at),
                     order_no: o.order_no.clone(),
                     outcome: o.name().to_string(),
                     detail,
@@ -2022,7 +2033,7 @@ impl App {
                 }
                 SyncEvent::Flagged(f) => {
                     self.history.push_front(HistoryItem {
-                        at: hhmmss(now),
+                        at: self.local_hhmmss(now),
                         order_no: Some(f.order_no.clone()),
                         outcome: format!("order_{}", f.flag),
                         detail: flagged_detail(&f),
@@ -2539,6 +2550,9 @@ mod tests {
         assert_eq!(v.verdict.as_ref().unwrap().outcome, "wrong_item");
         assert_eq!(v.alarm.as_ref().unwrap().class, AlarmClass::Stop);
         assert_eq!(v.pack.lines[0].scanned, 2);
+        // History in the station's zone: 09:00 UTC is 17:00 at the default +08:00.
+        assert_eq!(v.history[0].outcome, "wrong_item");
+        assert_eq!(v.history[0].at, "17:00:00");
         let v = app.acknowledge(at(700)).unwrap();
         assert!(v.alarm.is_none());
         let v = app.scan("6901230011375", at(800)).unwrap();
