@@ -7,5 +7,7 @@
 
 pub mod light;
 pub mod printer;
+#[cfg(unix)]
+mod pty;
 pub mod scale;
 pub mod scanner;

@@ -257,7 +257,7 @@ mod pty {
     //! The pseudo-terminal runner.
     use super::{Switched, VirtualBoard};
     use crate::light::RelayProtocol;
-    use serialport::{SerialPort, TTYPort};
+
     use std::collections::BTreeMap;
     use std::io::{Read, Write};
     use std::path::{Path, PathBuf};
@@ -288,26 +288,7 @@ mod pty {
         thread: Option<JoinHandle<()>>,
     }
 
-    fn open_pair(link: Option<&Path>) -> std::io::Result<(TTYPort, PathBuf)> {
-        let (mut master, slave) = TTYPort::pair().map_err(std::io::Error::other)?;
-        let slave_path = slave
-            .name()
-            .map(PathBuf::from)
-            .ok_or_else(|| std::io::Error::other("pty has no name"))?;
-        drop(slave);
-        master
-            .set_timeout(Duration::from_millis(5))
-            .map_err(std::io::Error::other)?;
-        let path = match link {
-            Some(l) => {
-                let _ = std::fs::remove_file(l);
-                std::os::unix::fs::symlink(&slave_path, l)?;
-                l.to_path_buf()
-            }
-            None => slave_path,
-        };
-        Ok((master, path))
-    }
+    use crate::pty::open_pair;
 
     fn lock(m: &Mutex<Seen>) -> std::sync::MutexGuard<'_, Seen> {
         m.lock().unwrap_or_else(PoisonError::into_inner)

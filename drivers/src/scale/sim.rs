@@ -571,7 +571,7 @@ pub use pty::PtySimulator;
 mod pty {
     //! The pseudo-terminal runner.
     use super::{Step, VirtualScale};
-    use serialport::{SerialPort, TTYPort};
+
     use std::io::{Read, Write};
     use std::path::{Path, PathBuf};
     use std::sync::mpsc;
@@ -593,27 +593,7 @@ mod pty {
         thread: Option<JoinHandle<()>>,
     }
 
-    fn open_pair(link: Option<&Path>) -> std::io::Result<(TTYPort, PathBuf)> {
-        let (mut master, slave) = TTYPort::pair().map_err(std::io::Error::other)?;
-        let slave_path = slave
-            .name()
-            .map(PathBuf::from)
-            .ok_or_else(|| std::io::Error::other("pty has no name"))?;
-        // The host opens the slave by name (exclusively); do not keep it open here.
-        drop(slave);
-        master
-            .set_timeout(Duration::from_millis(5))
-            .map_err(std::io::Error::other)?;
-        let path = match link {
-            Some(l) => {
-                let _ = std::fs::remove_file(l);
-                std::os::unix::fs::symlink(&slave_path, l)?;
-                l.to_path_buf()
-            }
-            None => slave_path,
-        };
-        Ok((master, path))
-    }
+    use crate::pty::open_pair;
 
     impl PtySimulator {
         /// Creates the pty (and the symlink `link`, if given: a stable name across replugs)
