@@ -245,61 +245,76 @@ impl Prober {
     }
 }
 
+/// The 8N1 setting at `baud` (8N1 also reads 7E1/7O1 lines: the prober reports the parity
+/// bit 7 carries), the rest from `opts.base`.
+pub fn probe_settings(opts: &ProbeOptions, baud: u32) -> SerialSettings {
+    SerialSettings {
+        baud,
+        data_bits: DataBits::Eight,
+        parity: Parity::None,
+        ..opts.base
+    }
+}
+
+/// Listens on `port` at `settings` for `opts.listen_ms`, sending the poll requests of
+/// `opts.protocols` every `opts.request_interval_ms`; every chunk read is also handed to `tap`
+/// (for a diagnostics page). Returns what the prober found there.
+pub fn probe_at(
+    port: &str,
+    settings: SerialSettings,
+    opts: &ProbeOptions,
+    tap: &mut dyn FnMut(&[u8]),
+) -> Result<Option<ProbeResult>, TransportError> {
+    let requests = Prober::requests(&opts.protocols);
+    let io = |op: &'static str, source: std::io::Error| TransportError::Io {
+        port: port.to_owned(),
+        op,
+        source,
+    };
+    let mut link = open_serial(port, &settings)?;
+    link.clear_input();
+    let mut prober = Prober::new(&opts.protocols, &opts.decoder);
+    let start = Instant::now();
+    let mut next_request = Duration::ZERO;
+    let mut turn = 0usize;
+    let mut buf = [0u8; 256];
+    while start.elapsed() < Duration::from_millis(opts.listen_ms) {
+        if !requests.is_empty() && start.elapsed() >= next_request {
+            if let Some(r) = requests.get(turn % requests.len()) {
+                link.write_all(r)
+                    .map_err(|e| io("write probe request", e))?;
+            }
+            turn += 1;
+            next_request += Duration::from_millis(opts.request_interval_ms);
+        }
+        match link.read(&mut buf) {
+            Ok(0) => {
+                return Err(io(
+                    "read while probing",
+                    std::io::Error::new(
+                        std::io::ErrorKind::UnexpectedEof,
+                        "end of file (device removed)",
+                    ),
+                ))
+            }
+            Ok(n) => {
+                let data = buf.get(..n).unwrap_or(&[]);
+                tap(data);
+                prober.feed(data);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {}
+            Err(e) => return Err(io("read while probing", e)),
+        }
+    }
+    Ok(prober.best(settings))
+}
+
 /// Probes a port: tries each baud at 8N1 (which also reads 7E1/7O1), sending poll requests,
 /// and returns the most confident finding (stopping early at a high-confidence one).
 pub fn probe_port(port: &str, opts: &ProbeOptions) -> Result<Option<ProbeResult>, TransportError> {
-    let requests = Prober::requests(&opts.protocols);
     let mut best: Option<ProbeResult> = None;
     for &baud in &opts.bauds {
-        let settings = SerialSettings {
-            baud,
-            data_bits: DataBits::Eight,
-            parity: Parity::None,
-            ..opts.base
-        };
-        let mut link = open_serial(port, &settings)?;
-        link.clear_input();
-        let mut prober = Prober::new(&opts.protocols, &opts.decoder);
-        let start = Instant::now();
-        let mut next_request = Duration::ZERO;
-        let mut turn = 0usize;
-        let mut buf = [0u8; 256];
-        while start.elapsed() < Duration::from_millis(opts.listen_ms) {
-            if !requests.is_empty() && start.elapsed() >= next_request {
-                if let Some(r) = requests.get(turn % requests.len()) {
-                    link.write_all(r).map_err(|source| TransportError::Io {
-                        port: port.to_owned(),
-                        op: "write probe request",
-                        source,
-                    })?;
-                }
-                turn += 1;
-                next_request += Duration::from_millis(opts.request_interval_ms);
-            }
-            match link.read(&mut buf) {
-                Ok(0) => {
-                    return Err(TransportError::Io {
-                        port: port.to_owned(),
-                        op: "read while probing",
-                        source: std::io::Error::new(
-                            std::io::ErrorKind::UnexpectedEof,
-                            "end of file (device removed)",
-                        ),
-                    })
-                }
-                Ok(n) => prober.feed(buf.get(..n).unwrap_or(&[])),
-                Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {}
-                Err(source) => {
-                    return Err(TransportError::Io {
-                        port: port.to_owned(),
-                        op: "read while probing",
-                        source,
-                    })
-                }
-            }
-        }
-        drop(link);
-        if let Some(found) = prober.best(settings) {
+        if let Some(found) = probe_at(port, probe_settings(opts, baud), opts, &mut |_| {})? {
             let done = found.confidence == Confidence::High;
             if best
                 .as_ref()

@@ -20,17 +20,14 @@ use crate::error::{Error, Result};
 use chrono::{DateTime, Utc};
 use domain::barcode::split_aim;
 use drivers::printer::{self, Language, PrinterAddr};
-use drivers::scale::probe::{ProbeOptions, ProbeResult, Prober};
-use drivers::scale::transport::{
-    open_serial, resolve_port, DataBits, Parity, SerialSettings, Source,
-};
+use drivers::scale::probe::{probe_at, probe_settings, ProbeOptions, ProbeResult};
+use drivers::scale::transport::{resolve_port, SerialSettings, Source};
 use drivers::scale::weight::{Decimal, Unit};
 use drivers::scale::{mt_sics, Frame, FrameDecoder, FrameKind};
 use labels::{Format, LabelData};
 use std::collections::VecDeque;
-use std::io::{Read, Write};
 use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// How many recent scans the scanner test lists.
 pub const RECENT_SCANS: usize = 10;
@@ -112,60 +109,28 @@ struct Heard {
 /// each setting for the diagnostics page. Stops at the first medium- or high-confidence
 /// finding.
 fn probe_with_raw(port: &str, opts: &ProbeOptions) -> Result<Vec<Heard>> {
-    let requests = Prober::requests(&opts.protocols);
     let mut heard = Vec::new();
     for &baud in &opts.bauds {
-        // 8N1 also reads 7E1/7O1 lines (the prober reports the parity bit 7 carries).
-        let settings = SerialSettings {
-            baud,
-            data_bits: DataBits::Eight,
-            parity: Parity::None,
-            ..opts.base
-        };
-        let mut link = open_serial(port, &settings).map_err(|e| invalid("scale", e.to_string()))?;
-        link.clear_input();
-        let mut prober = Prober::new(&opts.protocols, &opts.decoder);
-        let start = Instant::now();
-        let mut next_request = Duration::ZERO;
-        let mut turn = 0usize;
-        let mut buf = [0u8; 256];
-        let mut h = Heard {
-            settings,
-            bytes: 0,
-            raw: Vec::new(),
-            found: None,
-        };
-        while start.elapsed() < Duration::from_millis(opts.listen_ms) {
-            if !requests.is_empty() && start.elapsed() >= next_request {
-                if let Some(r) = requests.get(turn % requests.len()) {
-                    link.write_all(r)
-                        .map_err(|e| invalid("scale", format!("{port}: write probe: {e}")))?;
-                }
-                turn += 1;
-                next_request += Duration::from_millis(opts.request_interval_ms);
-            }
-            match link.read(&mut buf) {
-                Ok(0) => return Err(invalid("scale", format!("{port}: device removed"))),
-                Ok(n) => {
-                    let data = buf.get(..n).unwrap_or(&[]);
-                    h.bytes += n;
-                    let room = PROBE_RAW_BYTES.saturating_sub(h.raw.len());
-                    h.raw.extend(data.iter().take(room));
-                    prober.feed(data);
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {}
-                Err(e) => return Err(invalid("scale", format!("{port}: read: {e}"))),
-            }
-        }
-        drop(link);
-        h.found = prober.best(settings);
+        let settings = probe_settings(opts, baud);
+        let mut bytes = 0;
+        let mut raw = Vec::new();
+        let found = probe_at(port, settings, opts, &mut |data| {
+            bytes += data.len();
+            let room = PROBE_RAW_BYTES.saturating_sub(raw.len());
+            raw.extend(data.iter().take(room));
+        })
+        .map_err(|e| invalid("scale", e.to_string()))?;
         // Frames that parse at a setting are rare on a wrong baud: a medium finding is
         // enough for the devices page (the full sweep is `packbench scale probe`).
-        let done = h
-            .found
+        let done = found
             .as_ref()
             .is_some_and(|f| f.confidence >= drivers::scale::probe::Confidence::Medium);
-        heard.push(h);
+        heard.push(Heard {
+            settings,
+            bytes,
+            raw,
+            found,
+        });
         if done {
             break;
         }
