@@ -1,5 +1,5 @@
-//! Opening a configured `station::app::App` in a test directory and signing a packer in: the
-//! first steps of every headless app scenario (hardware, diagnostics, tower light).
+//! The first steps of the headless scenarios: opening a configured `station::app::App` in a
+//! test directory, signing a packer in, and the scans that fill demo order DEMO0001.
 
 use chrono::Utc;
 use domain::verify::Role;
@@ -40,4 +40,18 @@ pub fn sign_in_packer(app: &mut App, operator: &str) {
     );
     #[allow(clippy::expect_used)]
     r.expect("packer signs in");
+}
+
+/// The scans that fill demo order DEMO0001: its waybill, then 2 × tea and 1 × cup (the order
+/// then waits for the scale).
+pub fn demo0001_scans() -> Vec<station::station::Intent> {
+    [
+        "SF1000000007907",
+        "6901230010002",
+        "6901230010002",
+        "6901230011375",
+    ]
+    .into_iter()
+    .map(|c| station::station::Intent::Scan { code: c.into() })
+    .collect()
 }

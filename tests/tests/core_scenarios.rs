@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use domain::{Grams, Order, OrderStatus};
+use packbench_tests::app_support::demo0001_scans;
 use serde_json::Value;
 use station::cli::replay;
 use station::config::StationConfig;
@@ -294,25 +295,12 @@ fn hooks_and_events() {
     station.set_label_service(labels.clone());
     let events = station.subscribe();
     let mut now = t0();
-    for i in [
-        Intent::Scan {
-            code: "SF1000000007907".into(),
-        },
-        Intent::Scan {
-            code: "6901230010002".into(),
-        },
-        Intent::Scan {
-            code: "6901230010002".into(),
-        },
-        Intent::Scan {
-            code: "6901230011375".into(),
-        },
-        Intent::Weight {
-            grams: 905,
-            stable: true,
-            raw: Some("ST,GS,+0000.905kg".into()),
-        },
-    ] {
+    let weigh = Intent::Weight {
+        grams: 905,
+        stable: true,
+        raw: Some("ST,GS,+0000.905kg".into()),
+    };
+    for i in demo0001_scans().into_iter().chain([weigh]) {
         now += Duration::seconds(1);
         station.handle(i, now).unwrap();
     }
@@ -576,18 +564,9 @@ fn a_failed_commit_loses_nothing_and_is_retried() {
         now += Duration::seconds(1);
         station.handle(i, now).unwrap()
     };
-    go(Intent::Scan {
-        code: "SF1000000007907".into(),
-    });
-    go(Intent::Scan {
-        code: "6901230010002".into(),
-    });
-    go(Intent::Scan {
-        code: "6901230010002".into(),
-    });
-    go(Intent::Scan {
-        code: "6901230011375".into(),
-    });
+    for i in demo0001_scans() {
+        go(i);
+    }
     let out = go(Intent::Weight {
         grams: 910,
         stable: true,

@@ -200,25 +200,15 @@ fn station_records_the_rating_quote_with_the_pack() {
     .unwrap();
     station.set_quoter(Arc::new(rating));
     let mut now = t0;
-    for i in [
-        Intent::Scan {
-            code: "SF1000000007907".into(),
-        },
-        Intent::Scan {
-            code: "6901230010002".into(),
-        },
-        Intent::Scan {
-            code: "6901230010002".into(),
-        },
-        Intent::Scan {
-            code: "6901230011375".into(),
-        },
-        Intent::Weight {
-            grams: 905,
-            stable: true,
-            raw: None,
-        },
-    ] {
+    let weigh = Intent::Weight {
+        grams: 905,
+        stable: true,
+        raw: None,
+    };
+    for i in packbench_tests::app_support::demo0001_scans()
+        .into_iter()
+        .chain([weigh])
+    {
         now += Duration::seconds(1);
         station.handle(i, now).unwrap();
     }
